@@ -1,0 +1,931 @@
+"""SQL repositories: explicit Core statements that turn rows into domain objects and back."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, delete, func, insert, or_, select, update
+
+from manafidh.adapters.db import tables as t
+from manafidh.domain.alarms import Alarm, AlarmKind, Severity
+from manafidh.domain.declarations.model import (
+    Content,
+    Declaration,
+    Item,
+    Lane,
+    Regime,
+    Transition,
+    Version,
+)
+from manafidh.domain.declarations.states import Action, State
+from manafidh.domain.devices.gate import ExitRecord, normalise_plate
+from manafidh.domain.identity import ApiToken, Role, User
+from manafidh.domain.parameters import Parameters, ParameterValue
+from manafidh.domain.payments.orders import OrderState, Payment, PaymentOrder
+from manafidh.domain.reference import (
+    Country,
+    Crossing,
+    Currency,
+    ExchangeRate,
+    HsCode,
+    Region,
+)
+from manafidh.domain.risk.lanes import LaneDecision, LaneRule
+from manafidh.domain.tariff.assessment import Assessment, AssessmentLine
+from manafidh.domain.tariff.rates import TariffRate, TariffSchedule
+from manafidh.domain.validity import applies_on
+
+# -- a per-process cache of slowly changing reference data -------------------------------------
+# Every write to rates, parameters or rules bumps the 'reference_generation' counter in the same
+# transaction; readers compare it (one indexed read) before trusting what they cached.
+_GENERATION = "reference_generation"
+_cache: dict[tuple[str, str], tuple[int, Any]] = {}
+_cache_lock = threading.Lock()
+
+
+def _generation(conn: Connection) -> int:
+    value = conn.execute(select(t.counters.c.value).where(t.counters.c.name == _GENERATION))
+    return int(value.scalar() or 0)
+
+
+def _bump_generation(conn: Connection) -> None:
+    updated = conn.execute(
+        update(t.counters)
+        .where(t.counters.c.name == _GENERATION)
+        .values(value=t.counters.c.value + 1)
+    )
+    if updated.rowcount == 0:
+        conn.execute(insert(t.counters).values(name=_GENERATION, value=1))
+
+
+def _cached(conn: Connection, kind: str, build: Any) -> Any:
+    key = (str(conn.engine.url), kind)
+    generation = _generation(conn)
+    with _cache_lock:
+        hit = _cache.get(key)
+    if hit is not None and hit[0] == generation:
+        return hit[1]
+    value = build()
+    with _cache_lock:
+        _cache[key] = (generation, value)
+    return value
+
+
+class SqlReferenceRepository:
+    """Reference data tables."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def crossing(self, code: str) -> Crossing | None:
+        return next((c for c in self.crossings() if c.code == code), None)
+
+    def crossings(self) -> list[Crossing]:
+        def build() -> list[Crossing]:
+            rows = self.conn.execute(select(t.crossings).order_by(t.crossings.c.code))
+            return [_crossing(r) for r in rows]
+
+        result: list[Crossing] = _cached(self.conn, "crossings", build)
+        return result
+
+    def unknown_hs_codes(self, codes: Iterable[str]) -> set[str]:
+        wanted = {c[:6] for c in codes}
+        known = self.conn.execute(select(t.hs_codes.c.code).where(t.hs_codes.c.code.in_(wanted)))
+        found = {r[0] for r in known}
+        return {c for c in codes if c[:6] not in found}
+
+    def unknown_countries(self, codes: Iterable[str]) -> set[str]:
+        wanted = set(codes)
+        rows = self.conn.execute(
+            select(t.countries.c.alpha2).where(t.countries.c.alpha2.in_(wanted))
+        )
+        return wanted - {r[0] for r in rows}
+
+    def currency(self, code: str) -> Currency | None:
+        row = self.conn.execute(select(t.currencies).where(t.currencies.c.code == code)).first()
+        if row is None:
+            return None
+        return Currency(row.code, row.numeric, row.name, row.minor_unit)
+
+    def exchange_rate(self, currency: str, day: date) -> ExchangeRate | None:
+        c = t.exchange_rates.c
+        row = self.conn.execute(
+            select(t.exchange_rates)
+            .where(c.currency == currency, c.valid_from <= day)
+            .where(or_(c.valid_to.is_(None), c.valid_to >= day))
+        ).first()
+        if row is None:
+            return None
+        return ExchangeRate(
+            row.currency, row.valid_from, row.valid_to, row.iqd_per_unit, row.source
+        )
+
+    def exchange_rates(self, currency: str) -> list[ExchangeRate]:
+        c = t.exchange_rates.c
+        rows = self.conn.execute(
+            select(t.exchange_rates).where(c.currency == currency).order_by(c.valid_from)
+        )
+        return [
+            ExchangeRate(r.currency, r.valid_from, r.valid_to, r.iqd_per_unit, r.source)
+            for r in rows
+        ]
+
+    def tariff_schedule(self) -> TariffSchedule:
+        def build() -> TariffSchedule:
+            rows = self.conn.execute(select(t.tariff_rates))
+            return TariffSchedule(
+                TariffRate(
+                    r.id, r.code_prefix, r.rate_percent, r.valid_from, r.valid_to, r.legal_reference
+                )
+                for r in rows
+            )
+
+        result: TariffSchedule = _cached(self.conn, "tariff", build)
+        return result
+
+    def parameters(self) -> Parameters:
+        def build() -> Parameters:
+            rows = self.conn.execute(select(t.parameters))
+            return Parameters(
+                ParameterValue(r.name, r.valid_from, r.valid_to, r.value, r.legal_reference)
+                for r in rows
+            )
+
+        result: Parameters = _cached(self.conn, "parameters", build)
+        return result
+
+    def lane_rules(self) -> list[LaneRule]:
+        def build() -> list[LaneRule]:
+            rows = self.conn.execute(select(t.lane_rules).order_by(t.lane_rules.c.id))
+            return [
+                LaneRule(
+                    id=r.id,
+                    name=r.name,
+                    lane=Lane(r.lane),
+                    valid_from=r.valid_from,
+                    valid_to=r.valid_to,
+                    hs_prefix=r.hs_prefix,
+                    origin_country=r.origin_country,
+                    crossing_code=r.crossing_code,
+                    importer_tax_id=r.importer_tax_id,
+                    min_customs_value_iqd=r.min_customs_value_iqd,
+                )
+                for r in rows
+            ]
+
+        result: list[LaneRule] = _cached(self.conn, "lane_rules", build)
+        return result
+
+    def replace_all(
+        self,
+        *,
+        sections: Sequence[tuple[str, str]],
+        hs_codes: Sequence[HsCode],
+        countries: Sequence[Country],
+        currencies: Sequence[Currency],
+        crossings: Sequence[Crossing],
+    ) -> None:
+        """Upsert the static reference tables (rows not in the new set are kept)."""
+        self._upsert(t.hs_sections, "section", [{"section": s, "name": n} for s, n in sections])
+        self._upsert(
+            t.hs_codes,
+            "code",
+            [
+                {
+                    "code": h.code,
+                    "description": h.description,
+                    "parent": h.parent,
+                    "level": h.level,
+                    "section": h.section,
+                }
+                for h in hs_codes
+            ],
+        )
+        self._upsert(t.countries, "alpha2", [vars(c) for c in countries])
+        self._upsert(t.currencies, "code", [vars(c) for c in currencies])
+        self._upsert(
+            t.crossings, "code", [{**vars(c), "region": c.region.value} for c in crossings]
+        )
+        _bump_generation(self.conn)
+
+    def _upsert(self, table: Any, key: str, rows: list[dict[str, Any]]) -> None:
+        existing = {r[0] for r in self.conn.execute(select(table.c[key]))}
+        new = [r for r in rows if r[key] not in existing]
+        old = [r for r in rows if r[key] in existing]
+        if new:
+            self.conn.execute(insert(table), new)
+        for r in old:
+            self.conn.execute(update(table).where(table.c[key] == r[key]).values(**r))
+
+    def put_exchange_rates(self, rates: Sequence[ExchangeRate]) -> int:
+        """Insert rates not yet stored (same currency and start date); return how many."""
+        c = t.exchange_rates.c
+        have = {
+            (r.currency, r.valid_from) for r in self.conn.execute(select(c.currency, c.valid_from))
+        }
+        rows = [vars(r) for r in rates if (r.currency, r.valid_from) not in have]
+        if rows:
+            self.conn.execute(insert(t.exchange_rates), rows)
+            _bump_generation(self.conn)
+        return len(rows)
+
+    def put_tariff_rates(self, rates: Sequence[TariffRate]) -> int:
+        c = t.tariff_rates.c
+        have = {
+            (r.code_prefix, r.valid_from)
+            for r in self.conn.execute(select(c.code_prefix, c.valid_from))
+        }
+        rows = [
+            {k: v for k, v in vars(r).items() if k != "id"}
+            for r in rates
+            if (r.code_prefix, r.valid_from) not in have
+        ]
+        if rows:
+            self.conn.execute(insert(t.tariff_rates), rows)
+            _bump_generation(self.conn)
+        return len(rows)
+
+    def put_parameters(self, values: Sequence[ParameterValue]) -> int:
+        c = t.parameters.c
+        have = {(r.name, r.valid_from) for r in self.conn.execute(select(c.name, c.valid_from))}
+        rows = [vars(v) for v in values if (v.name, v.valid_from) not in have]
+        if rows:
+            self.conn.execute(insert(t.parameters), rows)
+            _bump_generation(self.conn)
+        return len(rows)
+
+    def add_lane_rule(self, rule: LaneRule, *, actor: str, reason: str, at: datetime) -> int:
+        values = {k: v for k, v in vars(rule).items() if k != "id"}
+        values["lane"] = rule.lane.value
+        result = self.conn.execute(
+            insert(t.lane_rules).values(**values, created_by=actor, created_at=at, reason=reason)
+        )
+        _bump_generation(self.conn)
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def counts(self) -> dict[str, int]:
+        tables = {
+            "hs_codes": t.hs_codes,
+            "countries": t.countries,
+            "currencies": t.currencies,
+            "crossings": t.crossings,
+            "exchange_rates": t.exchange_rates,
+            "tariff_rates": t.tariff_rates,
+            "parameters": t.parameters,
+            "lane_rules": t.lane_rules,
+        }
+        return {
+            name: int(self.conn.execute(select(func.count()).select_from(tbl)).scalar() or 0)
+            for name, tbl in tables.items()
+        }
+
+
+def _crossing(r: Row[Any]) -> Crossing:
+    return Crossing(
+        code=r.code,
+        name_en=r.name_en,
+        name_ar=r.name_ar,
+        name_ckb=r.name_ckb,
+        governorate_en=r.governorate_en,
+        governorate_ar=r.governorate_ar,
+        governorate_ckb=r.governorate_ckb,
+        partner_name_en=r.partner_name_en,
+        partner_country=r.partner_country,
+        region=Region(r.region),
+        authority=r.authority,
+    )
+
+
+# -- declarations -----------------------------------------------------------------------------
+_VERSION_FIELDS = (
+    "regime",
+    "importer_name",
+    "importer_tax_id",
+    "exporter_name",
+    "vehicle_plates",
+    "trailer_plate",
+    "driver_name",
+    "driver_document",
+    "dispatch_country",
+    "origin_country",
+    "invoice_currency",
+    "freight",
+    "insurance",
+)
+_ITEM_FIELDS = (
+    "line_no",
+    "hs_code",
+    "description",
+    "origin_country",
+    "quantity",
+    "unit",
+    "net_mass_kg",
+    "gross_mass_kg",
+    "invoice_value",
+)
+
+
+class SqlDeclarationRepository:
+    """Declarations: the row, its immutable versions with items, and its transitions."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        # How many versions/transitions each loaded declaration had, to insert only new ones.
+        self._seen: dict[str, tuple[int, int]] = {}
+
+    def add(self, declaration: Declaration) -> None:
+        self.conn.execute(insert(t.declarations).values(**self._row(declaration)))
+        self._seen[declaration.id] = (0, 0)
+        self._append(declaration)
+
+    def save(self, declaration: Declaration) -> None:
+        row = self._row(declaration)
+        del row["id"], row["created_at"], row["reference"], row["declarant_id"]
+        self.conn.execute(
+            update(t.declarations).where(t.declarations.c.id == declaration.id).values(**row)
+        )
+        self._append(declaration)
+
+    def _row(self, d: Declaration) -> dict[str, Any]:
+        return {
+            "id": d.id,
+            "reference": d.reference,
+            "crossing_code": d.crossing_code,
+            "declarant_id": d.declarant_id,
+            "regime": d.content.regime.value,
+            "state": d.state.value,
+            "lane": d.lane.value if d.lane else None,
+            "created_at": d.created_at,
+            "lodged_at": d.lodged_at,
+            "acceptance_date": d.acceptance_date,
+            "checks_done": d.checks_done,
+            "settled": d.settled,
+            "held_from": d.held_from.value if d.held_from else None,
+            "version_count": len(d.versions),
+            "plate": normalise_plate(d.content.vehicle_plates[0]),
+            "updated_at": d.transitions[-1].at if d.transitions else d.created_at,
+        }
+
+    def _append(self, d: Declaration) -> None:
+        n_versions, n_transitions = self._seen.get(d.id, (0, 0))
+        for version in d.versions[n_versions:]:
+            values: dict[str, Any] = {f: getattr(version.content, f) for f in _VERSION_FIELDS}
+            values["regime"] = version.content.regime.value
+            result = self.conn.execute(
+                insert(t.declaration_versions).values(
+                    declaration_id=d.id,
+                    number=version.number,
+                    created_at=version.created_at,
+                    created_by=version.created_by,
+                    reason=version.reason,
+                    **values,
+                )
+            )
+            version_id = result.inserted_primary_key[0]  # type: ignore[index]
+            self.conn.execute(
+                insert(t.declaration_items),
+                [
+                    {"version_id": version_id, **{f: getattr(i, f) for f in _ITEM_FIELDS}}
+                    for i in version.content.items
+                ],
+            )
+        new_transitions = d.transitions[n_transitions:]
+        if new_transitions:
+            self.conn.execute(
+                insert(t.declaration_transitions),
+                [
+                    {
+                        "declaration_id": d.id,
+                        "at": tr.at,
+                        "actor": tr.actor,
+                        "action": tr.action.value,
+                        "from_state": tr.from_state.value,
+                        "to_state": tr.to_state.value,
+                        "reason": tr.reason,
+                    }
+                    for tr in new_transitions
+                ],
+            )
+        self._seen[d.id] = (len(d.versions), len(d.transitions))
+
+    def get(self, declaration_id: str) -> Declaration | None:
+        row = self.conn.execute(
+            select(t.declarations).where(t.declarations.c.id == declaration_id)
+        ).first()
+        return self._load(row) if row else None
+
+    def get_by_reference(self, reference: str) -> Declaration | None:
+        row = self.conn.execute(
+            select(t.declarations).where(t.declarations.c.reference == reference)
+        ).first()
+        return self._load(row) if row else None
+
+    def _load(self, row: Row[Any], *, with_transitions: bool = False) -> Declaration:
+        versions = self._versions([row.id])[row.id]
+        transitions: list[Transition] = []
+        if with_transitions:
+            transitions = self.transitions(row.id)
+        d = Declaration(
+            id=row.id,
+            reference=row.reference,
+            crossing_code=row.crossing_code,
+            declarant_id=row.declarant_id,
+            created_at=row.created_at,
+            state=State(row.state),
+            lane=Lane(row.lane) if row.lane else None,
+            lodged_at=row.lodged_at,
+            acceptance_date=row.acceptance_date,
+            checks_done=row.checks_done,
+            settled=row.settled,
+            held_from=State(row.held_from) if row.held_from else None,
+            versions=versions,
+            transitions=transitions,
+        )
+        # Transitions are append-only: remember how many exist so save() adds only new ones.
+        count = len(transitions) if with_transitions else self._transition_count(row.id)
+        self._seen[d.id] = (len(versions), count)
+        if not with_transitions:
+            d.transitions = [_PLACEHOLDER] * count
+        return d
+
+    def _transition_count(self, declaration_id: str) -> int:
+        c = t.declaration_transitions.c
+        return int(
+            self.conn.execute(
+                select(func.count()).where(c.declaration_id == declaration_id)
+            ).scalar()
+            or 0
+        )
+
+    def transitions(self, declaration_id: str) -> list[Transition]:
+        """The full recorded history of a declaration's lifecycle, oldest first."""
+        c = t.declaration_transitions.c
+        rows = self.conn.execute(
+            select(t.declaration_transitions)
+            .where(c.declaration_id == declaration_id)
+            .order_by(c.id)
+        )
+        return [
+            Transition(
+                r.at, r.actor, Action(r.action), State(r.from_state), State(r.to_state), r.reason
+            )
+            for r in rows
+        ]
+
+    def _versions(self, ids: Sequence[str]) -> dict[str, list[Version]]:
+        vc = t.declaration_versions.c
+        vrows = self.conn.execute(
+            select(t.declaration_versions).where(vc.declaration_id.in_(ids)).order_by(vc.number)
+        ).all()
+        ic = t.declaration_items.c
+        items: dict[int, list[Item]] = {}
+        if vrows:
+            for r in self.conn.execute(
+                select(t.declaration_items)
+                .where(ic.version_id.in_([v.id for v in vrows]))
+                .order_by(ic.version_id, ic.line_no)
+            ):
+                items.setdefault(r.version_id, []).append(
+                    Item(**{f: getattr(r, f) for f in _ITEM_FIELDS})
+                )
+        out: dict[str, list[Version]] = {i: [] for i in ids}
+        for v in vrows:
+            content = Content(
+                regime=Regime(v.regime),
+                importer_name=v.importer_name,
+                importer_tax_id=v.importer_tax_id,
+                exporter_name=v.exporter_name,
+                vehicle_plates=list(v.vehicle_plates),
+                trailer_plate=v.trailer_plate,
+                driver_name=v.driver_name,
+                driver_document=v.driver_document,
+                dispatch_country=v.dispatch_country,
+                origin_country=v.origin_country,
+                invoice_currency=v.invoice_currency,
+                freight=v.freight,
+                insurance=v.insurance,
+                items=items.get(v.id, []),
+            )
+            out[v.declaration_id].append(
+                Version(v.number, content, v.created_at, v.created_by, v.reason)
+            )
+        return out
+
+    def released_for_plate(self, crossing_code: str, plate: str) -> list[Declaration]:
+        c = t.declarations.c
+        rows = self.conn.execute(
+            select(t.declarations).where(
+                c.crossing_code == crossing_code,
+                c.plate == normalise_plate(plate),
+                c.state == State.RELEASED.value,
+            )
+        ).all()
+        return [self._load(r) for r in rows]
+
+    def search(
+        self,
+        *,
+        crossing_codes: Sequence[str] | None,
+        declarant_id: str | None,
+        state: str | None,
+        limit: int,
+        offset: int,
+    ) -> list[Declaration]:
+        c = t.declarations.c
+        q = select(t.declarations)
+        if crossing_codes is not None:
+            q = q.where(c.crossing_code.in_(crossing_codes))
+        if declarant_id is not None:
+            q = q.where(c.declarant_id == declarant_id)
+        if state is not None:
+            q = q.where(c.state == state)
+        rows = self.conn.execute(
+            q.order_by(c.created_at.desc(), c.id).limit(limit).offset(offset)
+        ).all()
+        versions = self._versions([r.id for r in rows])
+        out = []
+        for r in rows:
+            d = Declaration(
+                id=r.id,
+                reference=r.reference,
+                crossing_code=r.crossing_code,
+                declarant_id=r.declarant_id,
+                created_at=r.created_at,
+                state=State(r.state),
+                lane=Lane(r.lane) if r.lane else None,
+                lodged_at=r.lodged_at,
+                acceptance_date=r.acceptance_date,
+                checks_done=r.checks_done,
+                settled=r.settled,
+                held_from=State(r.held_from) if r.held_from else None,
+                versions=versions[r.id],
+            )
+            out.append(d)
+        return out
+
+    # -- assessments, lanes, checks --
+    def add_assessment(self, assessment: Assessment, crossing_code: str) -> None:
+        values = {k: v for k, v in vars(assessment).items() if k != "lines"}
+        self.conn.execute(insert(t.assessments).values(**values, crossing_code=crossing_code))
+        self.conn.execute(
+            insert(t.assessment_lines),
+            [{"assessment_id": assessment.id, **vars(line)} for line in assessment.lines],
+        )
+
+    def latest_assessment(self, declaration_id: str) -> Assessment | None:
+        c = t.assessments.c
+        row = self.conn.execute(
+            select(t.assessments)
+            .where(c.declaration_id == declaration_id)
+            .order_by(c.version_number.desc(), c.assessed_at.desc())
+            .limit(1)
+        ).first()
+        if row is None:
+            return None
+        lc = t.assessment_lines.c
+        lines = [
+            AssessmentLine(**{k: getattr(r, k) for k in AssessmentLine.__dataclass_fields__})
+            for r in self.conn.execute(
+                select(t.assessment_lines).where(lc.assessment_id == row.id).order_by(lc.line_no)
+            )
+        ]
+        fields = {k: getattr(row, k) for k in Assessment.__dataclass_fields__ if k != "lines"}
+        return Assessment(**fields, lines=lines)
+
+    def add_lane_decision(self, declaration_id: str, decision: LaneDecision, at: datetime) -> None:
+        self.conn.execute(
+            insert(t.lane_decisions).values(
+                declaration_id=declaration_id,
+                decided_at=at,
+                lane=decision.lane.value,
+                reasons=decision.reasons,
+                matched_rule_ids=decision.matched_rule_ids,
+                random_draw=decision.random_draw,
+                random_rate=decision.random_rate,
+                random_selected=decision.random_selected,
+            )
+        )
+
+    def lane_decision(self, declaration_id: str) -> dict[str, Any] | None:
+        c = t.lane_decisions.c
+        row = self.conn.execute(
+            select(t.lane_decisions)
+            .where(c.declaration_id == declaration_id)
+            .order_by(c.id)
+            .limit(1)
+        ).first()
+        return dict(row._mapping) if row else None
+
+    def add_check(
+        self,
+        *,
+        declaration_id: str,
+        kind: str,
+        actor: str,
+        at: datetime,
+        found: bool,
+        fraud_kind: str | None,
+        notes: str,
+    ) -> None:
+        self.conn.execute(
+            insert(t.checks).values(
+                declaration_id=declaration_id,
+                kind=kind,
+                actor=actor,
+                at=at,
+                found=found,
+                fraud_kind=fraud_kind,
+                notes=notes,
+            )
+        )
+
+    def checks_of(self, declaration_id: str) -> list[dict[str, Any]]:
+        c = t.checks.c
+        rows = self.conn.execute(
+            select(t.checks).where(c.declaration_id == declaration_id).order_by(c.id)
+        )
+        return [dict(r._mapping) for r in rows]
+
+    def next_number(self, counter: str) -> int:
+        """Atomically take the next value of a named counter (row-locked until commit)."""
+        c = t.counters.c
+        value = self.conn.execute(
+            update(t.counters).where(c.name == counter).values(value=c.value + 1).returning(c.value)
+        ).scalar()
+        if value is None:
+            self.conn.execute(insert(t.counters).values(name=counter, value=1))
+            return 1
+        return int(value)
+
+
+# A stand-in for transitions that are stored but not loaded: only their count matters.
+_PLACEHOLDER = Transition(
+    datetime.min.replace(tzinfo=UTC), "", Action.LODGE, State.DRAFT, State.DRAFT
+)
+
+
+class SqlUserRepository:
+    """Users and tokens."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, user: User) -> None:
+        self.conn.execute(
+            insert(t.users).values(
+                id=user.id,
+                username=user.username,
+                full_name=user.full_name,
+                role=user.role.value,
+                password_hash=user.password_hash,
+                crossings=list(user.crossings),
+                active=user.active,
+                tax_id=user.tax_id,
+                created_at=datetime.now(UTC),
+            )
+        )
+
+    def _user(self, row: Row[Any] | None) -> User | None:
+        if row is None:
+            return None
+        return User(
+            id=row.id,
+            username=row.username,
+            full_name=row.full_name,
+            role=Role(row.role),
+            password_hash=row.password_hash,
+            crossings=list(row.crossings),
+            active=row.active,
+            tax_id=row.tax_id,
+        )
+
+    def get(self, user_id: str) -> User | None:
+        return self._user(self.conn.execute(select(t.users).where(t.users.c.id == user_id)).first())
+
+    def by_username(self, username: str) -> User | None:
+        return self._user(
+            self.conn.execute(select(t.users).where(t.users.c.username == username)).first()
+        )
+
+    def all(self) -> list[User]:
+        rows = self.conn.execute(select(t.users).order_by(t.users.c.username))
+        return [u for u in (self._user(r) for r in rows) if u is not None]
+
+    def add_token(self, token: ApiToken) -> None:
+        self.conn.execute(insert(t.api_tokens).values(**vars(token)))
+
+    def token(self, token_hash: str) -> ApiToken | None:
+        row = self.conn.execute(
+            select(t.api_tokens).where(t.api_tokens.c.token_hash == token_hash)
+        ).first()
+        if row is None:
+            return None
+        return ApiToken(**{k: getattr(row, k) for k in ApiToken.__dataclass_fields__})
+
+    def revoke_token(self, token_hash: str) -> None:
+        self.conn.execute(
+            update(t.api_tokens).where(t.api_tokens.c.token_hash == token_hash).values(revoked=True)
+        )
+
+
+class SqlPaymentRepository:
+    """Payment orders and payments."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._seen: dict[str, int] = {}
+
+    def add_order(self, order: PaymentOrder) -> None:
+        self.conn.execute(
+            insert(t.payment_orders).values(
+                id=order.id,
+                reference=order.reference,
+                declaration_id=order.declaration_id,
+                amount_iqd=order.amount_iqd,
+                created_at=order.created_at,
+                state=order.state.value,
+            )
+        )
+        self._seen[order.id] = 0
+
+    def _orders(self, where: Any) -> list[PaymentOrder]:
+        rows = self.conn.execute(
+            select(t.payment_orders).where(where).order_by(t.payment_orders.c.created_at)
+        ).all()
+        if not rows:
+            return []
+        pc = t.payments.c
+        pays: dict[str, list[Payment]] = {}
+        for p in self.conn.execute(
+            select(t.payments).where(pc.order_id.in_([r.id for r in rows])).order_by(pc.id)
+        ):
+            pays.setdefault(p.order_id, []).append(
+                Payment(p.bank_transaction_id, p.amount_iqd, p.paid_at, p.received_at, p.channel)
+            )
+        out = []
+        for r in rows:
+            order = PaymentOrder(
+                id=r.id,
+                reference=r.reference,
+                declaration_id=r.declaration_id,
+                amount_iqd=r.amount_iqd,
+                created_at=r.created_at,
+                state=OrderState(r.state),
+                payments=pays.get(r.id, []),
+            )
+            self._seen[order.id] = len(order.payments)
+            out.append(order)
+        return out
+
+    def order_by_reference(self, reference: str) -> PaymentOrder | None:
+        found = self._orders(t.payment_orders.c.reference == reference)
+        return found[0] if found else None
+
+    def orders_for(self, declaration_id: str) -> list[PaymentOrder]:
+        return self._orders(t.payment_orders.c.declaration_id == declaration_id)
+
+    def order_of_transaction(self, bank_transaction_id: str) -> PaymentOrder | None:
+        row = self.conn.execute(
+            select(t.payments.c.order_id).where(
+                t.payments.c.bank_transaction_id == bank_transaction_id
+            )
+        ).first()
+        if row is None:
+            return None
+        found = self._orders(t.payment_orders.c.id == row.order_id)
+        return found[0] if found else None
+
+    def save_order(self, order: PaymentOrder, crossing_code: str) -> None:
+        self.conn.execute(
+            update(t.payment_orders)
+            .where(t.payment_orders.c.id == order.id)
+            .values(state=order.state.value)
+        )
+        new = order.payments[self._seen.get(order.id, 0) :]
+        if new:
+            self.conn.execute(
+                insert(t.payments),
+                [
+                    {
+                        "order_id": order.id,
+                        "bank_transaction_id": p.bank_transaction_id,
+                        "amount_iqd": p.amount_iqd,
+                        "paid_at": p.paid_at,
+                        "received_at": p.received_at,
+                        "channel": p.channel,
+                        "crossing_code": crossing_code,
+                    }
+                    for p in new
+                ],
+            )
+        self._seen[order.id] = len(order.payments)
+
+
+class SqlGateRepository:
+    """Exit records and alarms."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add_exit(self, record: ExitRecord) -> None:
+        self.conn.execute(insert(t.gate_exits).values(**vars(record)))
+
+    def add_alarm(self, alarm: Alarm) -> None:
+        values = vars(alarm).copy()
+        values["kind"] = alarm.kind.value
+        values["severity"] = alarm.severity.value
+        self.conn.execute(insert(t.alarms).values(**values))
+
+    def alarms(self, crossing_codes: Sequence[str] | None, state: str | None) -> list[Alarm]:
+        c = t.alarms.c
+        q = select(t.alarms)
+        if crossing_codes is not None:
+            q = q.where(c.crossing_code.in_(crossing_codes))
+        if state is not None:
+            q = q.where(c.state == state)
+        rows = self.conn.execute(q.order_by(c.raised_at.desc()).limit(500))
+        return [
+            Alarm(
+                id=r.id,
+                crossing_code=r.crossing_code,
+                kind=AlarmKind(r.kind),
+                severity=Severity(r.severity),
+                raised_at=r.raised_at,
+                subject=r.subject,
+                message=r.message,
+                details=dict(r.details),
+                state=r.state,
+            )
+            for r in rows
+        ]
+
+
+class SqlReportRepository:
+    """Aggregates for the dashboard."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def trucks_by_state_and_lane(
+        self, day_start: datetime, day_end: datetime
+    ) -> list[tuple[str, str, str | None, int]]:
+        """Declarations touched in the period, per crossing, state and lane."""
+        c = t.declarations.c
+        active = or_(
+            and_(c.updated_at >= day_start, c.updated_at < day_end),
+            c.state.in_(
+                [
+                    s.value
+                    for s in (
+                        State.LODGED,
+                        State.ASSESSED,
+                        State.LANE_SELECTED,
+                        State.INSPECTED,
+                        State.PAID,
+                        State.RELEASED,
+                        State.HELD,
+                    )
+                ]
+            ),
+        )
+        rows = self.conn.execute(
+            select(c.crossing_code, c.state, c.lane, func.count())
+            .where(c.state != State.DRAFT.value)
+            .where(active)
+            .group_by(c.crossing_code, c.state, c.lane)
+        )
+        return [(r[0], r[1], r[2], int(r[3])) for r in rows]
+
+    def duty_assessed(self, day_start: datetime, day_end: datetime) -> dict[str, Decimal]:
+        c = t.assessments.c
+        rows = self.conn.execute(
+            select(c.crossing_code, func.sum(t.assessments.c.duty_iqd))
+            .where(c.assessed_at >= day_start, c.assessed_at < day_end)
+            .group_by(c.crossing_code)
+        )
+        return {r[0]: Decimal(int(r[1] or 0)).scaleb(-3) for r in rows}
+
+    def duty_collected(self, day_start: datetime, day_end: datetime) -> dict[str, Decimal]:
+        c = t.payments.c
+        rows = self.conn.execute(
+            select(c.crossing_code, func.sum(c.amount_iqd))
+            .where(c.received_at >= day_start, c.received_at < day_end)
+            .group_by(c.crossing_code)
+        )
+        return {r[0]: Decimal(int(r[1] or 0)).scaleb(-3) for r in rows}
+
+
+__all__ = [
+    "SqlDeclarationRepository",
+    "SqlGateRepository",
+    "SqlPaymentRepository",
+    "SqlReferenceRepository",
+    "SqlReportRepository",
+    "SqlUserRepository",
+    "applies_on",
+    "delete",
+]

@@ -1,0 +1,1 @@
+"""Devices at the crossing: gates now; weighbridges and cameras deepen this package."""

@@ -1,0 +1,1 @@
+"""Payments: orders, references, bank payments."""

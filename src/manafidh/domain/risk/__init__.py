@@ -1,0 +1,1 @@
+"""Risk: lane selection rules, random control, (later) learned scores."""

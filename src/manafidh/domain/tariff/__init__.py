@@ -1,0 +1,1 @@
+"""Tariff: rates by HS code, effective-dated, and the assessment of duties."""

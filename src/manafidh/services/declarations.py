@@ -1,0 +1,246 @@
+"""Use cases of the declarant: draft, amend, lodge (which assesses and selects a lane), cancel."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from manafidh.domain.clock import local_date
+from manafidh.domain.declarations.model import Content, Declaration
+from manafidh.domain.errors import Forbidden, NoRateInForce, ValidationFailed
+from manafidh.domain.identity import Permission, User
+from manafidh.domain.parameters import RANDOM_CONTROL_RATE
+from manafidh.domain.payments.orders import OrderState, PaymentOrder, creditor_reference
+from manafidh.domain.reference import ExchangeRate
+from manafidh.domain.risk.lanes import LaneDecision, select_lane
+from manafidh.domain.tariff.assessment import Assessment, assess_content
+from manafidh.services.access import load_for
+from manafidh.services.ports import UnitOfWork
+
+SYSTEM = "system"
+
+
+def validate_content(uow: UnitOfWork, crossing_code: str, content: Content) -> None:
+    """Check the content against reference data: crossing, HS codes, countries, currency."""
+    content.check()
+    if uow.reference.crossing(crossing_code) is None:
+        raise ValidationFailed(f"unknown crossing {crossing_code}", field="crossing_code")
+    unknown = uow.reference.unknown_hs_codes([i.hs_code for i in content.items])
+    if unknown:
+        raise ValidationFailed(
+            "HS code not in the nomenclature", field="items.hs_code", codes=sorted(unknown)
+        )
+    countries = {content.dispatch_country, content.origin_country}
+    countries |= {i.origin_country for i in content.items}
+    unknown_countries = uow.reference.unknown_countries(countries)
+    if unknown_countries:
+        raise ValidationFailed(
+            "unknown country code", field="country", codes=sorted(unknown_countries)
+        )
+    currency = uow.reference.currency(content.invoice_currency)
+    if currency is None:
+        raise ValidationFailed(
+            f"unknown currency {content.invoice_currency}", field="invoice_currency"
+        )
+    minor = currency.minor_unit or 0
+    for item in content.items:
+        if item.invoice_value.as_tuple().exponent < -minor:  # type: ignore[operator]
+            raise ValidationFailed(
+                f"invoice value has more decimals than {currency.code} allows",
+                field="invoice_value",
+                line_no=item.line_no,
+            )
+
+
+def _new(uow: UnitOfWork, actor: User, crossing_code: str, content: Content) -> Declaration:
+    actor.require(Permission.LODGE)
+    validate_content(uow, crossing_code, content)
+    now = uow.clock.now()
+    year = local_date(now).year
+    # Customs numbering: office, year, serial (like ASYCUDA's registration number).
+    serial = uow.declarations.next_number(f"declaration:{crossing_code}:{year}")
+    return Declaration.draft(
+        reference=f"{crossing_code}-{year}-{serial:06d}",
+        crossing_code=crossing_code,
+        declarant_id=actor.id,
+        content=content,
+        at=now,
+    )
+
+
+def create_draft(
+    *, uow: UnitOfWork, actor: User, crossing_code: str, content: Content
+) -> Declaration:
+    """Save a new declaration as a draft (version 1)."""
+    decl = _new(uow, actor, crossing_code, content)
+    uow.declarations.add(decl)
+    uow.commit()
+    return decl
+
+
+def _own(uow: UnitOfWork, actor: User, declaration_id: str) -> Declaration:
+    actor.require(Permission.LODGE)
+    decl = load_for(uow, actor, declaration_id)
+    if decl.declarant_id != actor.id:
+        raise Forbidden("only the declarant may change a declaration")
+    return decl
+
+
+def amend(
+    *,
+    uow: UnitOfWork,
+    actor: User,
+    declaration_id: str,
+    content: Content,
+    reason: str,
+    rng: random.Random,
+) -> Declaration:
+    """Append a new version; a lodged declaration is re-assessed at once (lane kept)."""
+    decl = _own(uow, actor, declaration_id)
+    validate_content(uow, decl.crossing_code, content)
+    now = uow.clock.now()
+    decl.amend(content, at=now, actor=actor.id, reason=reason)
+    outcome = _assess_and_select(uow, decl, rng=rng) if decl.acceptance_date else None
+    uow.declarations.save(decl)
+    if outcome:
+        _store(uow, decl, outcome)
+    uow.commit()
+    return decl
+
+
+def lodge(*, uow: UnitOfWork, actor: User, declaration_id: str, rng: random.Random) -> Declaration:
+    """Lodge a draft: accept it, assess duties, select the lane, issue the payment order."""
+    decl = _own(uow, actor, declaration_id)
+    now = uow.clock.now()
+    decl.lodge(at=now, acceptance_date=local_date(now), actor=actor.id)
+    outcome = _assess_and_select(uow, decl, rng=rng)
+    uow.declarations.save(decl)
+    _store(uow, decl, outcome)
+    uow.commit()
+    return decl
+
+
+def submit(
+    *, uow: UnitOfWork, actor: User, crossing_code: str, content: Content, rng: random.Random
+) -> Declaration:
+    """Create and lodge in one transaction (what a broker's system usually does)."""
+    decl = _new(uow, actor, crossing_code, content)
+    now = uow.clock.now()
+    decl.lodge(at=now, acceptance_date=local_date(now), actor=actor.id)
+    outcome = _assess_and_select(uow, decl, rng=rng)
+    uow.declarations.add(decl)
+    _store(uow, decl, outcome)
+    uow.commit()
+    return decl
+
+
+def cancel(*, uow: UnitOfWork, actor: User, declaration_id: str, reason: str) -> Declaration:
+    """Withdraw a declaration that has not reached lane selection."""
+    decl = _own(uow, actor, declaration_id)
+    decl.cancel(at=uow.clock.now(), actor=actor.id, reason=reason)
+    for order in uow.payments.orders_for(decl.id):
+        if order.state is OrderState.OPEN:
+            order.state = OrderState.SUPERSEDED
+            uow.payments.save_order(order, decl.crossing_code)
+    uow.declarations.save(decl)
+    uow.commit()
+    return decl
+
+
+# -- assessment and lane selection, run inside lodge/amend ------------------------------------
+@dataclass
+class _Outcome:
+    """Records produced by assessing and laning, written once the declaration row exists."""
+
+    assessment: Assessment
+    decision: LaneDecision | None
+    order: PaymentOrder | None
+
+
+def exchange_rate_for(uow: UnitOfWork, currency: str, day: date) -> ExchangeRate:
+    """The IQD rate for ``currency`` on ``day`` (IQD itself is 1)."""
+    if currency == "IQD":
+        return ExchangeRate("IQD", date.min, None, Decimal(1), "IQD is the national currency")
+    rate = uow.reference.exchange_rate(currency, day)
+    if rate is None:
+        raise NoRateInForce(
+            f"no exchange rate for {currency} on {day.isoformat()}",
+            currency=currency,
+            date=day.isoformat(),
+        )
+    return rate
+
+
+def _assess_and_select(uow: UnitOfWork, decl: Declaration, *, rng: random.Random) -> _Outcome:
+    assert decl.acceptance_date is not None
+    now = uow.clock.now()
+    assessment = assess_content(
+        assessment_id=uuid.uuid4().hex,
+        declaration_id=decl.id,
+        version_number=decl.current.number,
+        content=decl.content,
+        acceptance_date=decl.acceptance_date,
+        exchange_rate=exchange_rate_for(uow, decl.content.invoice_currency, decl.acceptance_date),
+        schedule=uow.reference.tariff_schedule(),
+        at=now,
+    )
+    decl.mark_assessed(at=now, actor=SYSTEM)
+    first_selection = decl.lane is None
+    rate = uow.reference.parameters().get(RANDOM_CONTROL_RATE, decl.acceptance_date).value
+    decision = select_lane(
+        content=decl.content,
+        crossing_code=decl.crossing_code,
+        customs_value_iqd=assessment.customs_value_iqd,
+        day=decl.acceptance_date,
+        rules=uow.reference.lane_rules(),
+        random_rate=rate,
+        rng=rng,
+    )
+    reason = "; ".join(decision.reasons) if first_selection else "lane kept from first selection"
+    decl.select_lane(decision.lane, at=now, actor=SYSTEM, reason=reason)
+    order = _replace_payment_order(uow, decl, assessment)
+    return _Outcome(assessment, decision if first_selection else None, order)
+
+
+def _store(uow: UnitOfWork, decl: Declaration, outcome: _Outcome) -> None:
+    uow.declarations.add_assessment(outcome.assessment, decl.crossing_code)
+    if outcome.decision is not None:
+        uow.declarations.add_lane_decision(decl.id, outcome.decision, uow.clock.now())
+    if outcome.order is not None:
+        uow.payments.add_order(outcome.order)
+
+
+def _replace_payment_order(
+    uow: UnitOfWork, decl: Declaration, assessment: Assessment
+) -> PaymentOrder | None:
+    """Supersede unpaid orders and issue one for what is still due on the new assessment."""
+    orders = uow.payments.orders_for(decl.id) if decl.current.number > 1 else []
+    already_paid = sum((o.paid_iqd for o in orders), Decimal(0))
+    for order in orders:
+        if order.state is OrderState.OPEN:
+            order.state = OrderState.SUPERSEDED
+            uow.payments.save_order(order, decl.crossing_code)
+    due = assessment.total_due_iqd - already_paid
+    if due <= 0:
+        # Nothing (more) to pay: a zero-duty declaration is settled at once. Refunds of an
+        # overpayment after a downward amendment are a revenue-ledger matter (issue #7).
+        decl.record_settlement(at=uow.clock.now(), actor=SYSTEM)
+        return None
+    serial = uow.declarations.next_number("payment_order")
+    body = f"{decl.crossing_code}{assessment.acceptance_date:%y}{serial:09d}"
+    decl.settled = False
+    return PaymentOrder(
+        id=uuid.uuid4().hex,
+        reference=creditor_reference(body),
+        declaration_id=decl.id,
+        amount_iqd=due,
+        created_at=uow.clock.now(),
+    )
+
+
+def get(*, uow: UnitOfWork, actor: User, declaration_id: str) -> Declaration:
+    """A declaration the actor may read."""
+    return load_for(uow, actor, declaration_id)
