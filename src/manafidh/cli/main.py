@@ -120,3 +120,5 @@ def _register_optional() -> None:
 _register_optional()
 
 __all__ = ["app", "err"]
+if __name__ == "__main__":
+    app()

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from manafidh.domain.declarations.model import Content, Declaration, Item, Regime
+from manafidh.domain.identity import Role
 from manafidh.domain.tariff.assessment import Assessment
 from manafidh.services.clearance import FraudKind
 
@@ -146,7 +147,7 @@ class UserIn(Strict):
 
     username: Annotated[str, StringConstraints(min_length=2, max_length=64)]
     full_name: Text
-    role: str
+    role: Role
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
     crossings: list[str] = []
     tax_id: str | None = None

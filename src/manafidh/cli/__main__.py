@@ -1,0 +1,5 @@
+"""``python -m manafidh.cli``."""
+
+from manafidh.cli.main import app
+
+app()
