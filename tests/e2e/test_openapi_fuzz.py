@@ -35,11 +35,9 @@ def test_every_endpoint_answers_as_documented(container, make_user):
                 # Schema-valid is not rule-valid: an unknown HS code or country is a 422 by design.
                 case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance])
             except Exception as exc:
-                failures.append(f"{label}: {str(exc)[:600]}")
+                failures.append(f"{case.operation.label}: {str(exc)[:600]}")
                 raise
 
-        try:
+        with contextlib.suppress(Exception):  # reported below, with the others
             check()
-        except Exception:
-            pass
     assert not failures, "\n\n".join(dict.fromkeys(failures))
