@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from manafidh.domain.errors import DomainError
@@ -71,6 +72,20 @@ def install(app: FastAPI) -> None:
             if malformed
             else "the request does not match the schema",
             {"problems": problems},
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def on_integrity(_request: Request, exc: IntegrityError) -> JSONResponse:
+        # A unique key taken by a concurrent request (e.g. the same bank transaction twice at
+        # the same instant): the transaction rolled back, nothing was stored; retrying is safe.
+        return error_response(
+            409, "concurrent_conflict", "a concurrent request changed the same record; retry"
+        )
+
+    @app.exception_handler(OperationalError)
+    async def on_operational(_request: Request, exc: OperationalError) -> JSONResponse:
+        return error_response(
+            503, "database_unavailable", "the database is busy or unreachable; retry"
         )
 
     @app.exception_handler(StarletteHTTPException)

@@ -9,6 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, delete, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from manafidh.adapters.db import tables as t
 from manafidh.domain.alarms import Alarm, AlarmKind, Severity
@@ -332,8 +334,12 @@ _ITEM_FIELDS = (
 class SqlDeclarationRepository:
     """Declarations: the row, its immutable versions with items, and its transitions."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, *, lock: bool = True) -> None:
         self.conn = conn
+        # In a writing unit of work, loading a declaration locks its row (PostgreSQL FOR UPDATE;
+        # SQLite writers are already serialised by BEGIN IMMEDIATE), so two officers acting at
+        # once cannot both move it from the same state.
+        self.lock = lock and conn.dialect.name == "postgresql"
         # How many versions/transitions each loaded declaration had, to insert only new ones.
         self._seen: dict[str, tuple[int, int]] = {}
 
@@ -345,6 +351,9 @@ class SqlDeclarationRepository:
     def save(self, declaration: Declaration) -> None:
         row = self._row(declaration)
         del row["id"], row["created_at"], row["reference"], row["declarant_id"]
+        seen_transitions = self._seen.get(declaration.id, (0, 0))[1]
+        if len(declaration.transitions) == seen_transitions:
+            del row["updated_at"]  # nothing happened that moves the declaration in time
         self.conn.execute(
             update(t.declarations).where(t.declarations.c.id == declaration.id).values(**row)
         )
@@ -413,22 +422,21 @@ class SqlDeclarationRepository:
         self._seen[d.id] = (len(d.versions), len(d.transitions))
 
     def get(self, declaration_id: str) -> Declaration | None:
-        row = self.conn.execute(
-            select(t.declarations).where(t.declarations.c.id == declaration_id)
-        ).first()
-        return self._load(row) if row else None
+        return self._one(t.declarations.c.id == declaration_id)
 
     def get_by_reference(self, reference: str) -> Declaration | None:
-        row = self.conn.execute(
-            select(t.declarations).where(t.declarations.c.reference == reference)
-        ).first()
+        return self._one(t.declarations.c.reference == reference)
+
+    def _one(self, where: Any) -> Declaration | None:
+        query = select(t.declarations).where(where)
+        if self.lock:
+            query = query.with_for_update()
+        row = self.conn.execute(query).first()
         return self._load(row) if row else None
 
-    def _load(self, row: Row[Any], *, with_transitions: bool = False) -> Declaration:
+    def _load(self, row: Row[Any]) -> Declaration:
         versions = self._versions([row.id])[row.id]
-        transitions: list[Transition] = []
-        if with_transitions:
-            transitions = self.transitions(row.id)
+        transitions = self.transitions(row.id)
         d = Declaration(
             id=row.id,
             reference=row.reference,
@@ -445,21 +453,10 @@ class SqlDeclarationRepository:
             versions=versions,
             transitions=transitions,
         )
-        # Transitions are append-only: remember how many exist so save() adds only new ones.
-        count = len(transitions) if with_transitions else self._transition_count(row.id)
-        self._seen[d.id] = (len(versions), count)
-        if not with_transitions:
-            d.transitions = [_PLACEHOLDER] * count
+        # Versions and transitions are append-only: remember how many exist so that save()
+        # inserts only the new ones.
+        self._seen[d.id] = (len(versions), len(transitions))
         return d
-
-    def _transition_count(self, declaration_id: str) -> int:
-        c = t.declaration_transitions.c
-        return int(
-            self.conn.execute(
-                select(func.count()).where(c.declaration_id == declaration_id)
-            ).scalar()
-            or 0
-        )
 
     def transitions(self, declaration_id: str) -> list[Transition]:
         """The full recorded history of a declaration's lifecycle, oldest first."""
@@ -657,15 +654,22 @@ class SqlDeclarationRepository:
             update(t.counters).where(c.name == counter).values(value=c.value + 1).returning(c.value)
         ).scalar()
         if value is None:
-            self.conn.execute(insert(t.counters).values(name=counter, value=1))
-            return 1
+            # First use of this counter: create it without racing another first use.
+            self.conn.execute(_insert_ignore(t.counters, self.conn).values(name=counter, value=0))
+            value = self.conn.execute(
+                update(t.counters)
+                .where(c.name == counter)
+                .values(value=c.value + 1)
+                .returning(c.value)
+            ).scalar()
         return int(value)
 
 
-# A stand-in for transitions that are stored but not loaded: only their count matters.
-_PLACEHOLDER = Transition(
-    datetime.min.replace(tzinfo=UTC), "", Action.LODGE, State.DRAFT, State.DRAFT
-)
+def _insert_ignore(table: Any, conn: Connection) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING for the connection's dialect."""
+    if conn.dialect.name == "postgresql":
+        return pg_insert(table).on_conflict_do_nothing()
+    return sqlite_insert(table).on_conflict_do_nothing()
 
 
 class SqlUserRepository:
@@ -735,8 +739,11 @@ class SqlUserRepository:
 class SqlPaymentRepository:
     """Payment orders and payments."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, *, lock: bool = True) -> None:
         self.conn = conn
+        # Orders are locked when loaded for writing, so that two partial payments arriving at
+        # once both count towards settlement.
+        self.lock = lock and conn.dialect.name == "postgresql"
         self._seen: dict[str, int] = {}
 
     def add_order(self, order: PaymentOrder) -> None:
@@ -753,9 +760,10 @@ class SqlPaymentRepository:
         self._seen[order.id] = 0
 
     def _orders(self, where: Any) -> list[PaymentOrder]:
-        rows = self.conn.execute(
-            select(t.payment_orders).where(where).order_by(t.payment_orders.c.created_at)
-        ).all()
+        query = select(t.payment_orders).where(where).order_by(t.payment_orders.c.created_at)
+        if self.lock:
+            query = query.with_for_update()
+        rows = self.conn.execute(query).all()
         if not rows:
             return []
         pc = t.payments.c

@@ -40,9 +40,9 @@ class SqlUnitOfWork:
         conn.begin()
         self._conn = conn
         self.reference = SqlReferenceRepository(conn)
-        self.declarations = SqlDeclarationRepository(conn)
+        self.declarations = SqlDeclarationRepository(conn, lock=not self.readonly)
         self.users = SqlUserRepository(conn)
-        self.payments = SqlPaymentRepository(conn)
+        self.payments = SqlPaymentRepository(conn, lock=not self.readonly)
         self.gate = SqlGateRepository(conn)
         self.reports = SqlReportRepository(conn)
         return self
