@@ -5,9 +5,10 @@ from __future__ import annotations
 import random
 from concurrent.futures import ThreadPoolExecutor
 
+from tests.factories import content
+
 from manafidh.domain.errors import Conflict, IllegalTransition
 from manafidh.services import clearance, declarations, payments
-from tests.factories import content
 
 
 def _green_paid(container, trader):
