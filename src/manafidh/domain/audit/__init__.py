@@ -1,0 +1,1 @@
+"""Audit: the Merkle log (RFC 9162), tree heads and proofs."""
