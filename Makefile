@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 # Two cores: one pytest worker per core would fight the PostgreSQL server for CPU.
 PYTEST_ARGS ?=
 
-.PHONY: install lint format messages test test-fast demo bench clean
+.PHONY: install lint format messages messages-update test test-fast demo bench clean
 
 $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
@@ -18,10 +18,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The app reads the .po catalogues directly; compiled .mo files are an optional speed-up.
 messages: install
-	@if ls src/manafidh/locale/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
-		$(BIN)/pybabel compile --use-fuzzy -d src/manafidh/locale -D messages --statistics 2>&1 | tail -3; \
-	fi
+	$(BIN)/pybabel compile -d src/manafidh/locale -D messages --statistics
+
+messages-update: install
+	mkdir -p build
+	$(BIN)/pybabel extract -F babel.cfg -o build/messages.pot --project Manafidh --version 0.1.0 \
+		--copyright-holder "Manafidh contributors" --add-location=file --sort-by-file -w 100 src
+	$(BIN)/pybabel update -i build/messages.pot -d src/manafidh/locale -D messages -w 100 \
+		--ignore-obsolete
 
 lint: install
 	$(BIN)/ruff check src tests bench

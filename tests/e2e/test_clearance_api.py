@@ -72,6 +72,11 @@ def test_green_lane_truck_goes_from_lodging_to_exit(client, auth, bank_confirm):
     assert "legal_reference" in a["lines"][0]
     paid = _pay(client, bank_confirm, trader, decl["reference"])
     assert paid["order_state"] == "paid"
+    board = client.get("/api/v1/dashboard", headers=officer).json()
+    (shl,) = [c for c in board["crossings"] if c["code"] == "SHL"]
+    assert shl["duty_assessed_iqd"] == a["duty_iqd"]
+    assert shl["duty_collected_iqd"] == paid["paid_iqd"]
+    assert shl["by_lane"] == {"green": 1}
     r = client.post(f"/api/v1/declarations/{decl['reference']}/release", headers=officer)
     assert r.json()["state"] == "released"
     r = client.post("/api/v1/crossings/SHL/exits", json={"plate": "IR-12-B-345"}, headers=officer)

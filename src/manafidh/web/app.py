@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from manafidh.bootstrap import Container
-from manafidh.web import errors
+from manafidh.web import errors, pages
 from manafidh.web.api.routes import router as api_router
 
 STATIC = Path(__file__).parent / "static"
@@ -32,11 +32,6 @@ def create_app(container: Container) -> FastAPI:
         """Liveness probe."""
         return {"status": "ok"}
 
-    try:
-        from manafidh.web import pages
-    except ImportError:  # pragma: no cover - pages are optional while being built
-        pages = None  # type: ignore[assignment]
-    if pages is not None:
-        app.include_router(pages.router)
+    app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -8,7 +8,6 @@ kept in git); a .mo file is used only when its .po is absent.
 from __future__ import annotations
 
 import gettext
-from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache, partial
@@ -141,8 +140,3 @@ def environment(language: str) -> Environment:
 def render(template: str, language: str, **context: Any) -> str:
     """Render ``template`` in ``language``."""
     return environment(language).get_template(template).render(**context)
-
-
-def gettext_for(language: str) -> Callable[[str], str]:
-    """The ``gettext`` function of ``language``."""
-    return translations(language).gettext

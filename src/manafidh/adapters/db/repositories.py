@@ -915,7 +915,8 @@ class SqlReportRepository:
             .where(c.assessed_at >= day_start, c.assessed_at < day_end)
             .group_by(c.crossing_code)
         )
-        return {r[0]: Decimal(int(r[1] or 0)).scaleb(-3) for r in rows}
+        # SUM over a Fils column is read back through the column type: already dinars.
+        return {r[0]: r[1] if r[1] is not None else Decimal("0.000") for r in rows}
 
     def duty_collected(self, day_start: datetime, day_end: datetime) -> dict[str, Decimal]:
         c = t.payments.c
@@ -924,7 +925,8 @@ class SqlReportRepository:
             .where(c.received_at >= day_start, c.received_at < day_end)
             .group_by(c.crossing_code)
         )
-        return {r[0]: Decimal(int(r[1] or 0)).scaleb(-3) for r in rows}
+        # SUM over a Fils column is read back through the column type: already dinars.
+        return {r[0]: r[1] if r[1] is not None else Decimal("0.000") for r in rows}
 
 
 __all__ = [
