@@ -48,6 +48,24 @@ def test_red_paid_before_inspection_becomes_paid_only_when_inspected():
     assert d.state is State.PAID
 
 
+def test_a_finding_on_a_paid_declaration_waits_for_the_supplementary_declaration():
+    d = _lodged(Lane.RED)
+    d.record_settlement(at=T0, actor="bank")
+    d.complete_checks(at=T0, actor="inspector", reason="undervalued", finding=True)
+    assert d.state is State.INSPECTED, "money paid on the false papers must not settle it"
+    d.amend(content(), at=T0, actor="u1", reason="supplementary declaration")
+    assert d.state is State.LODGED
+    assert not d.finding_open
+
+
+def test_a_dismissed_finding_lets_the_payment_settle():
+    d = _lodged(Lane.RED)
+    d.record_settlement(at=T0, actor="bank")
+    d.complete_checks(at=T0, actor="inspector", reason="seal mismatch", finding=True)
+    d.dismiss_finding(at=T0, actor="sup", reason="seal number misread by the inspector")
+    assert d.state is State.PAID
+
+
 def test_a_hold_returns_to_the_state_it_interrupted():
     d = _lodged(Lane.YELLOW)
     d.hold(at=T0, actor="sup", reason="tip-off")

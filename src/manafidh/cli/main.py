@@ -39,15 +39,16 @@ def reference_load(
     """Load the shipped reference data (idempotent), and optionally more exchange rates."""
     c = container()
     with one_line_errors():
-        with c.uow() as uow:
-            added = reference.load_reference(uow=uow, bundle=shipped_bundle(), actor="cli")
+        # Read and check the extra file before anything is written: all or nothing.
+        extra = []
         if exchange_rates is not None:
             if not exchange_rates.is_file():
                 raise ValidationFailed(f"no such file: {exchange_rates}")
-            with c.uow() as uow:
-                added["exchange_rates"] += reference.import_exchange_rates(
-                    uow=uow, actor=None, rates=read_exchange_rate_file(exchange_rates)
-                )
+            extra = read_exchange_rate_file(exchange_rates)
+        with c.uow() as uow:
+            added = reference.load_reference(
+                uow=uow, bundle=shipped_bundle(), actor="cli", extra_rates=extra
+            )
         with c.uow(readonly=True) as uow:
             counts = uow.reference.counts()
     console.print("added: " + ", ".join(f"{k}={v}" for k, v in added.items()))

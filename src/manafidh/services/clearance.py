@@ -72,7 +72,7 @@ def _complete(
 ) -> Declaration:
     now = uow.clock.now()
     summary = f"{kind}: {'irregularity found' if found else 'nothing found'}"
-    decl.complete_checks(at=now, actor=actor.id, reason=summary)
+    decl.complete_checks(at=now, actor=actor.id, reason=summary, finding=found)
     uow.declarations.add_check(
         declaration_id=decl.id,
         kind=kind,
@@ -110,6 +110,18 @@ def unhold(*, uow: UnitOfWork, actor: User, declaration_id: str, reason: str) ->
     decl = load_for(uow, actor, declaration_id)
     require_at(actor, Permission.HOLD, decl)
     decl.unhold(at=uow.clock.now(), actor=actor.id, reason=reason)
+    uow.declarations.save(decl)
+    uow.commit()
+    return decl
+
+
+def dismiss_finding(
+    *, uow: UnitOfWork, actor: User, declaration_id: str, reason: str
+) -> Declaration:
+    """A supervisor closes a finding without a supplementary declaration."""
+    decl = load_for(uow, actor, declaration_id)
+    require_at(actor, Permission.HOLD, decl)
+    decl.dismiss_finding(at=uow.clock.now(), actor=actor.id, reason=reason)
     uow.declarations.save(decl)
     uow.commit()
     return decl

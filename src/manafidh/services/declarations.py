@@ -200,8 +200,10 @@ def _assess_and_select(uow: UnitOfWork, decl: Declaration, *, rng: random.Random
         rng=rng,
     )
     reason = "; ".join(decision.reasons) if first_selection else "lane kept from first selection"
-    decl.select_lane(decision.lane, at=now, actor=SYSTEM, reason=reason)
+    # The order comes first: it resets 'settled' when more is due, so that a declaration paid
+    # before an amendment cannot slip to 'paid' without paying the difference.
     order = _replace_payment_order(uow, decl, assessment)
+    decl.select_lane(decision.lane, at=now, actor=SYSTEM, reason=reason)
     return _Outcome(assessment, decision if first_selection else None, order)
 
 

@@ -59,7 +59,7 @@ def create_user(
         crossings=sorted(set(crossings)),
         tax_id=tax_id,
     )
-    uow.users.add(user)
+    uow.users.add(user, uow.clock.now())
     uow.commit()
     return user
 

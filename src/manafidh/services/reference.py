@@ -31,8 +31,14 @@ class ReferenceBundle:
     lane_rules: list[LaneRule] = field(default_factory=list)
 
 
-def load_reference(*, uow: UnitOfWork, bundle: ReferenceBundle, actor: str) -> dict[str, int]:
-    """Load a bundle in one transaction (idempotent: rows already there are kept)."""
+def load_reference(
+    *,
+    uow: UnitOfWork,
+    bundle: ReferenceBundle,
+    actor: str,
+    extra_rates: Sequence[ExchangeRate] = (),
+) -> dict[str, int]:
+    """Load a bundle, and optionally more exchange rates, in one transaction (idempotent)."""
     check_exchange_rates(bundle.exchange_rates)
     TariffSchedule(bundle.tariff_rates)  # raises on overlapping validity
     Parameters(bundle.parameters)
@@ -55,6 +61,7 @@ def load_reference(*, uow: UnitOfWork, bundle: ReferenceBundle, actor: str) -> d
         if rule.name not in existing_rules:
             uow.reference.add_lane_rule(rule, actor=actor, reason="shipped default rule", at=now)
             added["lane_rules"] += 1
+    added["exchange_rates"] += _add_checked_rates(uow, extra_rates)
     uow.commit()
     return added
 
@@ -80,6 +87,13 @@ def import_exchange_rates(
     """Add dated exchange rates; refuses the whole file if any overlaps another rate."""
     if actor is not None:
         actor.require(Permission.MANAGE_REFERENCE)
+    count = _add_checked_rates(uow, rates)
+    uow.commit()
+    return count
+
+
+def _add_checked_rates(uow: UnitOfWork, rates: Sequence[ExchangeRate]) -> int:
+    """Add rates after checking currencies and overlaps with what is stored (no commit)."""
     currencies = {r.currency for r in rates}
     for code in currencies:
         if uow.reference.currency(code) is None:
@@ -91,6 +105,4 @@ def import_exchange_rates(
         if all((r.currency, r.valid_from) != (n.currency, n.valid_from) for n in rates)
     ]
     check_exchange_rates([*stored, *rates])
-    count = uow.reference.put_exchange_rates(rates)
-    uow.commit()
-    return count
+    return uow.reference.put_exchange_rates(rates)

@@ -56,7 +56,7 @@ class Truck:
     lane: Lane | None = None
     state: State | None = None
     release_scheduled: bool = False
-    finding: bool = False
+    awaiting_amendment: bool = False
     amended: bool = False
 
 
@@ -203,7 +203,8 @@ class Simulation:
 
     def _seen(self, truck: Truck, decl: Declaration) -> None:
         truck.state = decl.state
-        if decl.state is State.PAID and not truck.release_scheduled:
+        ready = decl.state is State.PAID and not truck.awaiting_amendment
+        if ready and not truck.release_scheduled:
             truck.release_scheduled = True
             self._later(truck, truck.arrival.behaviour.release_after, Step.RELEASE)
 
@@ -285,7 +286,6 @@ class Simulation:
                     notes=_document_notes(a, found),
                 )
         if found and mis:
-            truck.finding = True
             self.report.findings[mis.kind.value] += 1
             self._later(truck, b.resolve_after, Step.RESOLVE)
         self._seen(truck, decl)
@@ -298,6 +298,7 @@ class Simulation:
                 declaration_id=truck.declaration_id,
                 reason="Finding accepted by the declarant; supplementary declaration required",
             )
+        truck.awaiting_amendment = True
         self._later(truck, truck.arrival.behaviour.amend_after, Step.AMEND)
         self._seen(truck, decl)
 
@@ -328,7 +329,7 @@ class Simulation:
                 )
             self._seen(truck, decl)
             return
-        truck.amended = True
+        truck.amended, truck.awaiting_amendment = True, False
         self.report.amendments += 1
         if has_open and a.behaviour.pay_after is not None:
             self._later(truck, a.behaviour.supplement_pay_after, Step.PAY)

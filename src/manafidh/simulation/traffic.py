@@ -180,8 +180,8 @@ def plan(
 
 def _day(seed: int, pools: Pools, config: TrafficConfig, code: str, day: date) -> Iterator[Arrival]:
     rng = stream(seed, "arrivals", code, day.isoformat())
-    mean = cat.DAILY_TRUCKS.get(code, cat.DEFAULT_DAILY_TRUCKS)
-    mean *= config.scale * cat.WEEKDAY_FACTOR[day.weekday()]
+    full = cat.DAILY_TRUCKS.get(code, cat.DEFAULT_DAILY_TRUCKS)
+    mean = full * config.scale * cat.WEEKDAY_FACTOR[day.weekday()]
     count = max(0, round(rng.gauss(mean, mean**0.5)))
     for _ in range(count):
         yield arrival(rng, pools, config, code, arrival_time(rng, day))

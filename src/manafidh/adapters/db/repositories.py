@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -373,6 +373,7 @@ class SqlDeclarationRepository:
             "acceptance_date": d.acceptance_date,
             "checks_done": d.checks_done,
             "settled": d.settled,
+            "finding_open": d.finding_open,
             "held_from": d.held_from.value if d.held_from else None,
             "version_count": len(d.versions),
             "plate": normalise_plate(d.content.vehicle_plates[0]),
@@ -449,6 +450,7 @@ class SqlDeclarationRepository:
             acceptance_date=row.acceptance_date,
             checks_done=row.checks_done,
             settled=row.settled,
+            finding_open=row.finding_open,
             held_from=State(row.held_from) if row.held_from else None,
             versions=versions,
             transitions=transitions,
@@ -558,6 +560,7 @@ class SqlDeclarationRepository:
                 acceptance_date=r.acceptance_date,
                 checks_done=r.checks_done,
                 settled=r.settled,
+                finding_open=r.finding_open,
                 held_from=State(r.held_from) if r.held_from else None,
                 versions=versions[r.id],
             )
@@ -678,7 +681,7 @@ class SqlUserRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def add(self, user: User) -> None:
+    def add(self, user: User, at: datetime) -> None:
         self.conn.execute(
             insert(t.users).values(
                 id=user.id,
@@ -689,7 +692,7 @@ class SqlUserRepository:
                 crossings=list(user.crossings),
                 active=user.active,
                 tax_id=user.tax_id,
-                created_at=datetime.now(UTC),
+                created_at=at,
             )
         )
 

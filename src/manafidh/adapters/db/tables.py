@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from manafidh.adapters.db.types import ExactDecimal, Fils, UtcDateTime
@@ -194,6 +195,7 @@ declarations = Table(
     Column("acceptance_date", Date, nullable=True),
     Column("checks_done", Boolean, nullable=False),
     Column("settled", Boolean, nullable=False),
+    Column("finding_open", Boolean, nullable=False, server_default=false()),
     Column("held_from", String(16), nullable=True),
     Column("version_count", Integer, nullable=False),
     Column("plate", String(20), nullable=False),

@@ -156,6 +156,7 @@ class Declaration:
     acceptance_date: date | None = None
     checks_done: bool = False
     settled: bool = False
+    finding_open: bool = False
     held_from: State | None = None
     versions: list[Version] = field(default_factory=list)
     transitions: list[Transition] = field(default_factory=list)
@@ -229,8 +230,10 @@ class Declaration:
             self.checks_done = not lane.needs_checks
         self._settle_if_ready(at=at, actor=actor)
 
-    def complete_checks(self, *, at: datetime, actor: str, reason: str) -> None:
-        """Record that the lane's document check or physical inspection is done."""
+    def complete_checks(
+        self, *, at: datetime, actor: str, reason: str, finding: bool = False
+    ) -> None:
+        """Record that the lane's check is done; a finding blocks settlement until answered."""
         if self.lane is None or not self.lane.needs_checks:
             raise IllegalTransition(
                 "this declaration's lane needs no check", reference=self.reference
@@ -239,6 +242,21 @@ class Declaration:
             raise IllegalTransition("checks are already recorded", reference=self.reference)
         self._move(Action.COMPLETE_CHECKS, at=at, actor=actor, reason=reason)
         self.checks_done = True
+        # A finding must be answered (a supplementary declaration, or a supervisor's dismissal)
+        # before money already paid can count as settling the declaration.
+        self.finding_open = finding
+        self._settle_if_ready(at=at, actor=actor)
+
+    def dismiss_finding(self, *, at: datetime, actor: str, reason: str) -> None:
+        """A supervisor closes a finding without an amendment (e.g. an inspector's error)."""
+        if not self.finding_open:
+            raise IllegalTransition("there is no open finding", reference=self.reference)
+        if self.state is State.HELD:
+            raise IllegalTransition("lift the hold first", reference=self.reference)
+        if not reason.strip():
+            raise ValidationFailed("dismissing a finding needs a reason", field="reason")
+        self.finding_open = False
+        self._record(Action.DISMISS_FINDING, self.state, at=at, actor=actor, reason=reason)
         self._settle_if_ready(at=at, actor=actor)
 
     def record_settlement(self, *, at: datetime, actor: str) -> None:
@@ -247,11 +265,8 @@ class Declaration:
         self._settle_if_ready(at=at, actor=actor)
 
     def _settle_if_ready(self, *, at: datetime, actor: str) -> None:
-        if (
-            self.settled
-            and self.checks_done
-            and self.state in (State.LANE_SELECTED, State.INSPECTED)
-        ):
+        ready = self.settled and self.checks_done and not self.finding_open
+        if ready and self.state in (State.LANE_SELECTED, State.INSPECTED):
             self._move(Action.SETTLE_PAYMENT, at=at, actor=actor)
 
     def release(self, *, at: datetime, actor: str) -> None:
@@ -303,6 +318,8 @@ class Declaration:
         content.check()
         version = Version(len(self.versions) + 1, content, at, actor, reason)
         self.versions.append(version)
+        # The supplementary declaration answers an open finding; it is re-assessed at once.
+        self.finding_open = False
         if self.state is not State.DRAFT:
             # Back to lodged for a new assessment; the lane already chosen is kept (a trader
             # must not be able to amend until the draw comes out green), and so are checks done.

@@ -34,6 +34,7 @@ class Action(StrEnum):
     UNHOLD = "unhold"
     CANCEL = "cancel"
     AMEND = "amend"
+    DISMISS_FINDING = "dismiss_finding"
 
 
 S, A = State, Action

@@ -267,6 +267,13 @@ def unhold(ref: str, body: ReasonIn, user: UserDep, uow: UowDep) -> DeclarationO
     )
 
 
+@router.post("/declarations/{ref}/dismiss-finding", tags=["crossing"])
+def dismiss_finding(ref: str, body: ReasonIn, user: UserDep, uow: UowDep) -> DeclarationOut:
+    """Close a finding without a supplementary declaration (supervisor, with a reason)."""
+    decl = clearance.dismiss_finding(uow=uow, actor=user, declaration_id=ref, reason=body.reason)
+    return DeclarationOut.of(decl)
+
+
 @router.post("/declarations/{ref}/release", tags=["crossing"])
 def release(ref: str, user: UserDep, uow: UowDep) -> DeclarationOut:
     """Release the goods (paid, checks done)."""
