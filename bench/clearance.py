@@ -10,13 +10,19 @@ reference data:
 * **service layer** - the service functions called directly, one unit of work per step, on
   SQLite (file, WAL) and PostgreSQL (a throwaway cluster from ``tests/pg_cluster.py``, which runs
   with ``fsync=off``); on PostgreSQL with 1 thread, 2 threads and 2 processes, the best reported;
-* **HTTP** - a real uvicorn server in a subprocess and keep-alive clients in threads driving the
-  same path through ``/api/v1``;
+* **HTTP** - a real uvicorn server in a subprocess (2 worker processes by default, one per core
+  of the reference machine) and keep-alive clients in threads driving the same path through
+  ``/api/v1``; the stdlib ``http.client`` is the client, the lightest there is in Python;
 * **lane latency** - ``POST /api/v1/declarations`` (lodge, assess, select the lane) at a fixed
   open-loop rate, timed from each request's scheduled send time (no coordinated omission);
-* **baseline** - in the same run and on the same databases: an empty unit of work and a bare
+* **baselines** - in the same run and on the same databases: an empty unit of work and a bare
   ``SELECT 1``, combined with the number of transactions and statements one declaration takes,
-  give the database round-trip floor the product code sits on.
+  give the database round-trip floor the product code sits on; ``GET /healthz`` on the same
+  server gives the web framework's own cost per request;
+* **CPU per declaration** - from ``/proc``, for the client, the server and PostgreSQL apart: the
+  figure least disturbed by other work on the machine;
+* **profile** - cProfile of the service path on PostgreSQL, summarised by package and by product
+  function.
 
 Every declaration has 5 items and a unique plate, and goes: submit (lodge, assess, lane) ->
 document check (yellow) or inspection, nothing found (red) -> read its payment order -> signed
@@ -294,6 +300,14 @@ class Databases:
         return self.cluster.url(name)
 
 
+def postgres_pids(cluster: PgCluster) -> Callable[[], list[int]] | None:
+    """A function listing the local cluster's processes (None for an external server)."""
+    if cluster.is_external:
+        return None
+    postmaster = int((cluster.data_dir / "postmaster.pid").read_text().split()[0])
+    return lambda: with_children(postmaster)
+
+
 def exited_count(c: Container) -> int:
     """How many declarations of the database have left their crossing."""
     from sqlalchemy import func, select
@@ -399,6 +413,8 @@ class Run:
     n: int
     seconds: float
     outcomes: list[Outcome]
+    cpu_s: dict[str, float] = field(default_factory=dict)  # CPU seconds per process group
+    requests: int = 0  # HTTP requests sent (HTTP runs only)
 
     @property
     def per_s(self) -> float:
@@ -414,6 +430,10 @@ class Run:
         """Percentile ``q`` (0-100) of the time to the lane decision."""
         return percentile([ms for _, ms in self.outcomes], q)
 
+    def cpu_ms(self, group: str) -> float:
+        """CPU milliseconds ``group`` spent per declaration (NaN when not measured)."""
+        return self.cpu_s[group] * 1000 / self.n if group in self.cpu_s else math.nan
+
 
 def percentile(values: Sequence[float], q: float) -> float:
     """Nearest-rank percentile (``q`` in 0-100); NaN for no values."""
@@ -424,10 +444,77 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[rank - 1]
 
 
+# -- CPU accounting from /proc: noise from other processes does not land in these figures ------
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """Fields of /proc/<pid>/stat after the command name, or None when the process is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def cpu_seconds(pids: Sequence[int], *, reaped: bool = False) -> float:
+    """User + system CPU time used so far by ``pids`` (every thread of each).
+
+    With ``reaped``, the first pid's finished children count too (cutime, cstime): PostgreSQL
+    backends of connections closed during a measurement keep their share.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for i, pid in enumerate(pids):
+        fields = _stat_fields(pid)
+        if fields is not None:
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+            if reaped and i == 0:
+                total += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return total / tick
+
+
+def with_children(pid: int) -> list[int]:
+    """``pid`` first, then its live children (PostgreSQL backends, uvicorn workers)."""
+    found = [pid]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat_fields(int(entry.name))
+            if fields is not None and fields[1] == str(pid):
+                found.append(int(entry.name))
+    return found
+
+
+class CpuMeter:
+    """CPU seconds used by named groups of processes: ``client``, ``server``, ``postgres``."""
+
+    def __init__(self, groups: dict[str, Callable[[], list[int]]]) -> None:
+        """``groups`` maps a name to a function listing that group's process ids now.
+
+        ``server`` and ``postgres`` list a parent first: its finished children count too.
+        """
+        self.groups = groups
+
+    def sample(self) -> dict[str, float]:
+        """Cumulative CPU seconds of each group."""
+        return {
+            name: cpu_seconds(pids(), reaped=name != "client") for name, pids in self.groups.items()
+        }
+
+    @staticmethod
+    def delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+        """CPU seconds used between two samples."""
+        return {name: after[name] - before[name] for name in before}
+
+
 def drive_threads(
-    make_worker: Callable[[int], Callable[[Job], Outcome]], jobs: Sequence[Job], threads: int
-) -> tuple[float, list[Outcome]]:
-    """Run ``jobs`` on ``threads`` workers pulling from one queue; return wall time, outcomes."""
+    make_worker: Callable[[int], Callable[[Job], Outcome]],
+    jobs: Sequence[Job],
+    threads: int,
+    meter: CpuMeter | None = None,
+) -> tuple[float, list[Outcome], dict[str, float]]:
+    """Run ``jobs`` on ``threads`` workers pulling from one queue.
+
+    Returns the wall time, the outcomes and the CPU seconds ``meter``'s groups used meanwhile.
+    """
     workers = [make_worker(w) for w in range(threads)]
     pending = iter(jobs)
     lock = threading.Lock()
@@ -451,33 +538,57 @@ def drive_threads(
     pool = [threading.Thread(target=loop, args=(w,), daemon=True) for w in workers]
     for thread in pool:
         thread.start()
+    cpu_before = meter.sample() if meter else {}
     barrier.wait()
     began = time.perf_counter()
     for thread in pool:
         thread.join()
     seconds = time.perf_counter() - began
+    cpu = CpuMeter.delta(cpu_before, meter.sample()) if meter else {}
     if errors:
         raise errors[0]
-    return seconds, outcomes
+    return seconds, outcomes, cpu
 
 
 def run_service_threads(
-    url: str, actors: Actors, warm: Sequence[Job], jobs: Sequence[Job], threads: int, label: str
+    url: str,
+    actors: Actors,
+    warm: Sequence[Job],
+    jobs: Sequence[Job],
+    threads: int,
+    label: str,
+    db_pids: Callable[[], list[int]] | None,
 ) -> Run:
     """Clear ``jobs`` through the services with ``threads`` threads sharing one engine."""
+    meter = _meter(lambda: [os.getpid()], None, db_pids)
     c = make_container(url, SEED)
     try:
         before = exited_count(c)
-        drive_threads(lambda w: service_worker(c, actors, random.Random(SEED + w)), warm, threads)
-        seconds, outcomes = drive_threads(
-            lambda w: service_worker(c, actors, random.Random(SEED + 100 + w)), jobs, threads
+        # Warm up on one thread, so that the numbering counters exist before threads race.
+        drive_threads(lambda w: service_worker(c, actors, random.Random(SEED + w)), warm, 1)
+        seconds, outcomes, cpu = drive_threads(
+            lambda w: service_worker(c, actors, random.Random(SEED + 100 + w)), jobs, threads, meter
         )
         if exited_count(c) - before != len(warm) + len(jobs):
             raise BenchError(f"{label}: not every declaration reached exit")
     finally:
         c.engine.dispose()
     config = "1 thread" if threads == 1 else f"{threads} threads, one engine"
-    return Run(label, config, len(jobs), seconds, outcomes)
+    return Run(label, config, len(jobs), seconds, outcomes, cpu)
+
+
+def _meter(
+    client: Callable[[], list[int]],
+    server: Callable[[], list[int]] | None,
+    db: Callable[[], list[int]] | None,
+) -> CpuMeter:
+    """A meter of the client, and of the HTTP server and PostgreSQL when there are ones."""
+    groups = {"client": client}
+    if server is not None:
+        groups["server"] = server
+    if db is not None:
+        groups["postgres"] = db
+    return CpuMeter(groups)
 
 
 def _process_worker(
@@ -486,49 +597,86 @@ def _process_worker(
     warm: Sequence[Job],
     jobs: Sequence[Job],
     seed: int,
-    barrier: MpBarrier,
+    barriers: tuple[MpBarrier, MpBarrier],
     results: mp.Queue[tuple[float, float, list[Outcome]] | str],
 ) -> None:
-    """Body of one worker process: warm up, wait for the others, clear its share, report."""
+    """Body of one worker process: warm up, wait for the others, clear its share, report.
+
+    The second barrier keeps the worker (and its PostgreSQL connections) alive until the parent
+    has read the CPU counters.
+    """
     c = make_container(url, seed)
     try:
         work = service_worker(c, actors, random.Random(seed))
         for job in warm:
             work(job)
-        barrier.wait()
+        barriers[0].wait()
         began = time.monotonic()  # CLOCK_MONOTONIC: comparable across processes on Linux
         outcomes = [work(job) for job in jobs]
         results.put((began, time.monotonic(), outcomes))
+        barriers[1].wait(timeout=120)
     except BaseException as exc:
-        results.put(f"{type(exc).__name__}: {exc}")
+        results.put(f"{type(exc).__name__}: {exc}"[:2000])
+        for barrier in barriers:
+            barrier.abort()  # the parent must not wait for a worker that is gone
         raise
     finally:
         c.engine.dispose()
 
 
 def run_service_processes(
-    url: str, actors: Actors, warm: Sequence[Job], jobs: Sequence[Job], processes: int, label: str
+    url: str,
+    actors: Actors,
+    warm: tuple[Sequence[Job], Sequence[Job]],
+    jobs: Sequence[Job],
+    processes: int,
+    label: str,
+    db_pids: Callable[[], list[int]] | None,
 ) -> Run:
-    """Clear ``jobs`` with ``processes`` worker processes, each with its own engine."""
+    """Clear ``jobs`` with ``processes`` worker processes, each with its own engine.
+
+    ``warm[0]`` primes the database from this process, one at a time (so the numbering counters
+    exist before anything races for them); ``warm[1]`` is shared out to warm up the workers.
+    """
+    prime, rewarm = warm
     c = make_container(url, SEED)
     try:
         before = exited_count(c)
+        drive_threads(lambda w: service_worker(c, actors, random.Random(SEED - 7)), prime, 1)
     finally:
         c.engine.dispose()
     ctx = mp.get_context("spawn")
-    barrier = ctx.Barrier(processes)
+    barriers = (ctx.Barrier(processes + 1), ctx.Barrier(processes + 1))
     results: mp.Queue[tuple[float, float, list[Outcome]] | str] = ctx.Queue()
     workers = [
         ctx.Process(
             target=_process_worker,
-            args=(url, actors, warm[w::processes], jobs[w::processes], SEED + w, barrier, results),
+            args=(
+                url,
+                actors,
+                rewarm[w::processes],
+                jobs[w::processes],
+                SEED + w,
+                barriers,
+                results,
+            ),
             daemon=True,
         )
         for w in range(processes)
     ]
+    meter = _meter(lambda: [p.pid for p in workers if p.pid is not None], None, db_pids)
     try:
         for proc in workers:
             proc.start()
+        try:
+            barriers[0].wait(timeout=600)
+        except threading.BrokenBarrierError:
+            try:
+                why = results.get(timeout=10)
+            except queue.Empty:
+                why = "no report"
+            raise BenchError(f"{label}: a worker process failed: {why}") from None
+        cpu_before = meter.sample()
         got = []
         for _ in workers:
             try:
@@ -538,6 +686,8 @@ def run_service_processes(
             if isinstance(item, str):
                 raise BenchError(f"{label}: a worker process failed: {item}")
             got.append(item)
+        cpu = CpuMeter.delta(cpu_before, meter.sample())
+        barriers[1].wait(timeout=60)
         for proc in workers:
             proc.join(timeout=30)
     finally:
@@ -549,11 +699,12 @@ def run_service_processes(
     outcomes = [o for _, _, outs in got for o in outs]
     c = make_container(url, SEED)
     try:
-        if exited_count(c) - before != len(warm) + len(jobs):
+        if exited_count(c) - before != len(prime) + len(rewarm) + len(jobs):
             raise BenchError(f"{label}: not every declaration reached exit")
     finally:
         c.engine.dispose()
-    return Run(label, f"{processes} processes, one engine each", len(jobs), seconds, outcomes)
+    config = f"{processes} processes, one engine each"
+    return Run(label, config, len(jobs), seconds, outcomes, cpu)
 
 
 # =============================================================================================
@@ -668,7 +819,7 @@ class Profile:
 
     seconds: float
     by_package: list[tuple[str, float]]  # own time per package, share of the total
-    product: list[tuple[str, int, float, float]]  # function, calls, cumulative ms/decl, share
+    product: list[tuple[str, float, float, float]]  # function, calls, cumulative ms/decl, share
     stats_file: Path | None
 
 
@@ -716,7 +867,7 @@ def profile_service(
             continue
         where = filename.split("/src/manafidh/")[-1]
         product.append(
-            (f"{where}:{line} {name}", ncalls // n, cumtime * 1000 / n, cumtime / seconds)
+            (f"{where}:{line} {name}", ncalls / n, cumtime * 1000 / n, cumtime / seconds)
         )
     product.sort(key=lambda row: -row[2])
     if keep is not None:
@@ -809,6 +960,10 @@ class Server:
             proc.kill()
             proc.wait(timeout=10)
 
+    def pids(self) -> list[int]:
+        """The server's process and its workers."""
+        return with_children(self.proc.pid) if self.proc is not None else []
+
     def tail(self) -> str:
         """The end of the server's log."""
         with contextlib.suppress(OSError):
@@ -822,11 +977,13 @@ class Api:
     def __init__(self, port: int) -> None:
         """Open (lazily) a connection to 127.0.0.1:``port``."""
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.calls = 0
 
     def call(
         self, method: str, path: str, headers: dict[str, str], body: bytes = b"", expect: int = 200
     ) -> Any:
         """Send one request; return the decoded JSON body, or raise on another status."""
+        self.calls += 1
         self.conn.request(method, path, body=body or None, headers=headers)
         resp = self.conn.getresponse()
         data = resp.read()
@@ -908,20 +1065,77 @@ def http_worker(port: int, tokens: Tokens, opened: list[Api]) -> Callable[[Job],
 
 
 def run_http(
-    port: int, tokens: Tokens, warm: Sequence[Job], jobs: Sequence[Job], clients: int, label: str
+    port: int,
+    tokens: Tokens,
+    warm: Sequence[Job],
+    jobs: Sequence[Job],
+    clients: int,
+    label: str,
+    meter: CpuMeter,
 ) -> Run:
     """Clear ``jobs`` over HTTP with ``clients`` keep-alive connections in threads."""
     opened: list[Api] = []
     try:
-        drive_threads(lambda _w: http_worker(port, tokens, opened), warm, clients)
-        seconds, outcomes = drive_threads(
-            lambda _w: http_worker(port, tokens, opened), jobs, clients
+        # Prime on one connection (numbering counters), then warm every connection.
+        half = len(warm) // 2
+        drive_threads(lambda _w: http_worker(port, tokens, opened), warm[:half], 1)
+        drive_threads(lambda _w: http_worker(port, tokens, opened), warm[half:], clients)
+        sent = sum(api.calls for api in opened)
+        seconds, outcomes, cpu = drive_threads(
+            lambda _w: http_worker(port, tokens, opened), jobs, clients, meter
         )
+        sent = sum(api.calls for api in opened) - sent
     finally:
         for api in opened:
             api.close()
-    config = f"{clients} client threads, 1 uvicorn worker"
-    return Run(label, config, len(jobs), seconds, outcomes)
+    config = f"{clients} client threads"
+    return Run(label, config, len(jobs), seconds, outcomes, cpu, requests=sent)
+
+
+@dataclass
+class HttpFloor:
+    """The framework's own cost: GET /healthz (a sync endpoint, no database) on the server."""
+
+    requests: int
+    seconds: float
+    server_cpu_s: float
+
+    @property
+    def per_s(self) -> float:
+        """Requests per second the clients got through."""
+        return self.requests / self.seconds
+
+    @property
+    def server_cpu_ms(self) -> float:
+        """Server CPU milliseconds per request."""
+        return self.server_cpu_s * 1000 / self.requests
+
+
+def http_floor(port: int, meter: CpuMeter, clients: int, seconds: float) -> HttpFloor:
+    """Hammer GET /healthz for ``seconds`` with ``clients`` keep-alive threads."""
+    deadline = time.perf_counter() + seconds
+    counts: list[int] = []
+
+    def loop() -> None:
+        api, n = Api(port), 0
+        try:
+            while time.perf_counter() < deadline:
+                api.call("GET", "/healthz", {})
+                n += 1
+        finally:
+            api.close()
+            counts.append(n)
+
+    pool = [threading.Thread(target=loop, daemon=True) for _ in range(clients)]
+    before = meter.sample()
+    began = time.perf_counter()
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    used = CpuMeter.delta(before, meter.sample())
+    return HttpFloor(sum(counts), elapsed, used["server"])
 
 
 @dataclass
@@ -930,16 +1144,23 @@ class Latency:
 
     rate: float
     sent: int
-    seconds: float
+    seconds: float  # from the first scheduled send to the last answer
     ms: list[float]
     lanes: dict[str, int]
+    cpu_s: dict[str, float]
 
     def p(self, q: float) -> float:
         """Percentile ``q`` (0-100) in milliseconds."""
         return percentile(self.ms, q)
 
+    def cpu_ms(self, group: str) -> float:
+        """CPU milliseconds ``group`` spent per request (NaN when not measured)."""
+        return self.cpu_s[group] * 1000 / self.sent if group in self.cpu_s else math.nan
 
-def lane_latency(port: int, tokens: Tokens, jobs: Sequence[Job], rate: float) -> Latency:
+
+def lane_latency(
+    port: int, tokens: Tokens, jobs: Sequence[Job], rate: float, meter: CpuMeter
+) -> Latency:
     """Send ``jobs`` at ``rate`` per second whatever the answers; time from the schedule."""
     todo: queue.Queue[tuple[float, Job] | None] = queue.Queue()
     ms: list[float] = []
@@ -965,6 +1186,7 @@ def lane_latency(port: int, tokens: Tokens, jobs: Sequence[Job], rate: float) ->
     pool = [threading.Thread(target=send, daemon=True) for _ in range(senders)]
     for thread in pool:
         thread.start()
+    cpu_before = meter.sample()
     start = time.perf_counter() + 0.2
     for i, job in enumerate(jobs):
         scheduled = start + i / rate
@@ -977,9 +1199,10 @@ def lane_latency(port: int, tokens: Tokens, jobs: Sequence[Job], rate: float) ->
     for thread in pool:
         thread.join()
     seconds = time.perf_counter() - start
+    cpu = CpuMeter.delta(cpu_before, meter.sample())
     if errors:
         raise errors[0]
-    return Latency(rate, len(jobs), seconds, ms, dict(sorted(lanes.items())))
+    return Latency(rate, len(jobs), seconds, ms, dict(sorted(lanes.items())), cpu)
 
 
 # =============================================================================================
@@ -1029,10 +1252,13 @@ class Results:
 
     n: int
     machine: dict[str, Any]
+    http_workers: int
+    http_clients: int
     baselines: dict[str, Baseline] = field(default_factory=dict)
     service: dict[str, list[Run]] = field(default_factory=dict)
     http: dict[str, Run] = field(default_factory=dict)
     latency: dict[str, Latency] = field(default_factory=dict)
+    http_floor: dict[str, HttpFloor] = field(default_factory=dict)
     profile: Profile | None = None
 
     def best(self, backend: str) -> Run:
@@ -1064,6 +1290,21 @@ class Results:
         for run in self.service["postgresql"]:
             key = run.config.split(",")[0].replace(" ", "_")
             out[f"service_postgres_{key}_per_s"] = r1(run.per_s)
+        cpu: dict[str, dict[str, float]] = {}
+        for name, run in [
+            *((f"service_{b}", self.best(b)) for b in self.service),
+            *((f"http_{b}", r) for b, r in self.http.items()),
+        ]:
+            cpu[name] = {g: r2(run.cpu_ms(g)) for g in run.cpu_s}
+        for backend, lt in self.latency.items():
+            cpu[f"lane_{backend}"] = {g: r2(lt.cpu_ms(g)) for g in lt.cpu_s}
+        out["cpu_ms_per_declaration"] = cpu
+        for backend, fl in self.http_floor.items():
+            short = "postgres" if backend == "postgresql" else backend
+            out[f"baseline_http_{short}_healthz_per_s"] = round(fl.per_s)
+            out[f"baseline_http_{short}_server_cpu_ms_per_request"] = r2(fl.server_cpu_ms)
+            run = self.http[backend]
+            out[f"http_{short}_requests_per_declaration"] = r1(run.requests / run.n)
         for backend, base in self.baselines.items():
             short = "postgres" if backend == "postgresql" else backend
             out[f"baseline_{short}_empty_tx_ms"] = round(base.empty_tx_ms, 3)
@@ -1071,6 +1312,8 @@ class Results:
             out[f"baseline_{short}_floor_per_s"] = r1(base.floor_per_s)
             out[f"{short}_tx_per_declaration"] = r1(base.census.tx_per_decl)
             out[f"{short}_statements_per_declaration"] = r1(base.census.stmts_per_decl)
+        out["http_workers"] = self.http_workers
+        out["http_clients"] = self.http_clients
         out["declarations"] = self.n
         out["items_per_declaration"] = ITEMS_PER_DECLARATION
         out["machine"] = self.machine
@@ -1088,83 +1331,108 @@ def render(console: Console, res: Results) -> None:
 
     m = res.machine
     console.print(
-        f"[bold]Clearance path[/bold] - {res.n} declarations x {ITEMS_PER_DECLARATION} items - "
-        f"{m['nproc']} cores, {m['cpu']}, {m['ram_gib']} GiB, Python {m['python']}, "
-        f"SQLite {m['sqlite']}, PostgreSQL {m['postgresql']} (fsync off), "
-        f"load average {m['loadavg_start']} -> {m.get('loadavg_end')}"
+        f"[bold]Clearance path[/bold]: {res.n} declarations x {ITEMS_PER_DECLARATION} items; "
+        f"{m['nproc']} cores, {m['cpu']}, {m['ram_gib']} GiB RAM, Python {m['python']}, "
+        f"SQLite {m['sqlite']}, PostgreSQL {m['postgresql']} (fsync off); "
+        f"load average {m['loadavg_start']} at start, {m.get('loadavg_end')} at end"
     )
-    table = Table(title="Throughput: declarations from lodging to exit per second")
-    for col in ("path", "backend", "configuration", "decl/s", "lane p50 ms", "lane p99 ms"):
-        table.add_column(col, justify="right" if "decl" in col or "ms" in col else "left")
-    table.add_column("lanes (green/yellow/red)")
+    table = Table(title="Declarations from lodging to exit per second")
+    for col in ("path", "backend", "configuration", "decl/s", "lane p50", "lane p99"):
+        table.add_column(
+            col, justify="left" if col in ("path", "backend", "configuration") else "right"
+        )
+    for col in ("CPU client", "CPU server", "CPU postgres"):
+        table.add_column(col + " ms/decl", justify="right")
+    table.add_column("green/yellow/red")
+
+    def row(path: str, backend: str, run: Run, mark: str = "") -> None:
+        table.add_row(
+            path,
+            backend,
+            run.config + mark,
+            f"{run.per_s:.1f}",
+            f"{run.lane_ms(50):.1f} ms",
+            f"{run.lane_ms(99):.1f} ms",
+            *(_ms(run.cpu_ms(g)) for g in ("client", "server", "postgres")),
+            _lanes(run.lanes),
+        )
+
     for backend, runs in res.service.items():
         best = res.best(backend)
         for run in runs:
-            mark = " *" if run is best and len(runs) > 1 else ""
-            table.add_row(
-                "service",
-                backend,
-                run.config + mark,
-                f"{run.per_s:.1f}",
-                f"{run.lane_ms(50):.2f}",
-                f"{run.lane_ms(99):.2f}",
-                _lanes(run.lanes),
-            )
+            row("service", backend, run, " (best)" if run is best and len(runs) > 1 else "")
     for backend, run in res.http.items():
-        table.add_row(
-            "HTTP",
-            backend,
-            run.config,
-            f"{run.per_s:.1f}",
-            f"{run.lane_ms(50):.2f}",
-            f"{run.lane_ms(99):.2f}",
-            _lanes(run.lanes),
-        )
+        row("HTTP", backend, run)
     console.print(table)
-    console.print("  * best configuration, reported as the figure; lane ms = submit call here")
+    console.print(
+        "  lane = time to the lane decision under this load: the submit transaction (service) "
+        "or POST /declarations (HTTP).\n  CPU from /proc: client = the benchmark's process "
+        "(or its worker processes), server = uvicorn, postgres = every backend of the cluster."
+    )
 
-    lat = Table(title=f"Lodging -> lane decision over HTTP, open loop at {LANE_RATE_PER_S:g}/s")
-    for col in ("backend", "requests", "achieved /s", "p50 ms", "p90 ms", "p99 ms", "max ms"):
+    lat = Table(
+        title=f"Lodging -> lane decision over HTTP, open loop at {LANE_RATE_PER_S:g} requests/s"
+    )
+    for col in ("backend", "requests", "completed /s", "p50 ms", "p90 ms", "p99 ms", "max ms"):
         lat.add_column(col, justify="left" if col == "backend" else "right")
+    for col in ("CPU server", "CPU postgres"):
+        lat.add_column(col + " ms/req", justify="right")
     for backend, lt in res.latency.items():
         lat.add_row(
             backend,
             str(lt.sent),
             f"{lt.sent / lt.seconds:.1f}",
-            f"{lt.p(50):.2f}",
-            f"{lt.p(90):.2f}",
-            f"{lt.p(99):.2f}",
-            f"{max(lt.ms):.2f}",
+            f"{lt.p(50):.1f}",
+            f"{lt.p(90):.1f}",
+            f"{lt.p(99):.1f}",
+            f"{max(lt.ms):.1f}",
+            _ms(lt.cpu_ms("server")),
+            _ms(lt.cpu_ms("postgres")),
         )
     console.print(lat)
 
-    base = Table(title="Baseline in the same run: bare database round trips (one thread)")
-    for col in (
-        "backend",
-        "empty tx ms",
-        "SELECT 1 ms",
-        "tx/decl",
-        "stmts/decl",
-        "floor ms/decl",
-        "floor decl/s",
-        "measured 1-thread decl/s",
-        "db share",
-    ):
+    base = Table(title="Baseline, same run and databases: bare round trips, one thread")
+    for col in ("backend", "empty tx", "SELECT 1", "tx/decl", "stmts/decl", "floor"):
         base.add_column(col, justify="left" if col == "backend" else "right")
+    for col in ("floor decl/s", "measured 1-thread decl/s", "floor share"):
+        base.add_column(col, justify="right")
     for backend, b in res.baselines.items():
         single = next(r for r in res.service[backend] if r.config == "1 thread")
         base.add_row(
             backend,
-            f"{b.empty_tx_ms:.3f}",
-            f"{b.select1_ms:.3f}",
+            f"{b.empty_tx_ms:.3f} ms",
+            f"{b.select1_ms:.3f} ms",
             f"{b.census.tx_per_decl:.1f}",
             f"{b.census.stmts_per_decl:.1f}",
-            f"{b.floor_ms:.2f}",
+            f"{b.floor_ms:.2f} ms",
             f"{b.floor_per_s:.0f}",
             f"{single.per_s:.1f}",
             f"{b.floor_ms / (1000 / single.per_s):.0%}",
         )
     console.print(base)
+    console.print(
+        "  floor = tx/decl x empty unit of work + stmts/decl x SELECT 1: what the declaration "
+        "would cost if every statement were trivial; the rest is product and library code."
+    )
+    hb = Table(title="HTTP baseline, same servers: GET /healthz (no database), keep-alive clients")
+    for col in ("backend", "healthz req/s", "server CPU ms/req", "requests/decl"):
+        hb.add_column(col, justify="left" if col == "backend" else "right")
+    for col in ("framework floor ms/decl", "server CPU ms/decl", "floor share"):
+        hb.add_column(col, justify="right")
+    for backend, fl in res.http_floor.items():
+        run = res.http[backend]
+        per_decl = run.requests / run.n
+        floor = per_decl * fl.server_cpu_ms
+        hb.add_row(
+            backend,
+            f"{fl.per_s:.0f}",
+            f"{fl.server_cpu_ms:.2f}",
+            f"{per_decl:.1f}",
+            f"{floor:.1f}",
+            _ms(run.cpu_ms("server")),
+            f"{floor / run.cpu_ms('server'):.0%}",
+        )
+    console.print(hb)
     for backend, b in res.baselines.items():
         steps = ", ".join(
             f"{k} {v / b.census.declarations:.1f}" for k, v in b.census.by_step.items()
@@ -1174,15 +1442,15 @@ def render(console: Console, res: Results) -> None:
     if res.profile is not None:
         p = res.profile
         console.print(
-            f"\n[bold]Profile[/bold] (cProfile, PostgreSQL, 1 thread; {p.seconds:.1f} s with "
-            "profiler overhead). Own time by package: "
+            f"\n[bold]Profile[/bold] (cProfile, PostgreSQL, 1 thread, wall clock; "
+            f"{p.seconds:.1f} s with the profiler's overhead). Own time by package: "
             + ", ".join(f"{k} {v:.0%}" for k, v in p.by_package)
         )
         prof = Table(title="Product functions by cumulative time per declaration")
         for col in ("function", "calls/decl", "ms/decl", "share"):
             prof.add_column(col, justify="left" if col == "function" else "right")
         for name, calls, ms, share in p.product:
-            prof.add_row(name, str(calls), f"{ms:.2f}", f"{share:.0%}")
+            prof.add_row(name, f"{calls:.1f}", f"{ms:.2f}", f"{share:.0%}")
         console.print(prof)
         if p.stats_file is not None:
             console.print(f"  profile saved to {p.stats_file} (python -m pstats)")
@@ -1190,11 +1458,15 @@ def render(console: Console, res: Results) -> None:
     f = res.figures()
     met = {k: "met" if v else "NOT met" for k, v in f["targets_met"].items()}
     console.print(
-        f"\nTargets: service PostgreSQL >= {TARGET_SERVICE_POSTGRES_PER_S:g}/s -> "
+        f"\nTargets: service layer on PostgreSQL >= {TARGET_SERVICE_POSTGRES_PER_S:g} decl/s: "
         f"{f['service_postgres_per_s']} ({met['service_postgres_per_s']}); "
-        f"lane p99 over HTTP at {LANE_RATE_PER_S:g}/s < {TARGET_LANE_P99_MS:g} ms -> "
-        f"{f['lane_p99_ms']} ({met['lane_p99_ms']})"
+        f"lane p99 over HTTP at {LANE_RATE_PER_S:g}/s < {TARGET_LANE_P99_MS:g} ms: "
+        f"{f['lane_p99_ms']} ms ({met['lane_p99_ms']})"
     )
+
+
+def _ms(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.1f}"
 
 
 def _lanes(lanes: dict[str, int]) -> str:
@@ -1218,7 +1490,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--quick", action="store_true", help="small and short: checks that it works")
     ap.add_argument("--lane-seconds", type=float, default=None, help="open-loop duration (20 s)")
     ap.add_argument("--http-clients", type=int, default=4, help="client threads (4)")
-    ap.add_argument("--http-workers", type=int, default=1, help="uvicorn worker processes (1)")
+    ap.add_argument(
+        "--http-workers", type=int, default=2, help="uvicorn worker processes (2: one per core)"
+    )
     ap.add_argument("--no-profile", action="store_true", help="skip the cProfile pass")
     ap.add_argument("--profile-out", type=Path, default=None, help="keep the pstats file here")
     args = ap.parse_args(argv)
@@ -1237,7 +1511,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
-    out, log = Console(), Console(stderr=True)
+    out = Console() if sys.stdout.isatty() else Console(width=150)
+    log = Console(stderr=True)
     n = args.n
     warm_n = max(10, n // 10)
     census_n = min(50, n)
@@ -1256,10 +1531,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         dbs = Databases(workdir, cluster)
         log.print("migrating and loading reference data into the templates")
         dbs.prepare()
-        res = Results(n=n, machine=machine(cluster))
+        res = Results(n, machine(cluster), args.http_workers, args.http_clients)
+        pg_pids = postgres_pids(cluster)
 
         jobs = make_jobs(n, tag="M", seed=SEED)
         warm = make_jobs(warm_n, tag="W", seed=SEED)
+        rewarm = make_jobs(warm_n, tag="V", seed=SEED)
         census = make_jobs(census_n, tag="C", seed=SEED)
 
         # -- service layer -------------------------------------------------------------------
@@ -1281,10 +1558,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                     c.engine.dispose()
                 label = f"service {backend} {workers} {kind}"
                 log.print(f"{label}: {n} declarations")
+                db = pg_pids if backend == "postgresql" else None
                 if kind == "threads":
-                    run = run_service_threads(url, actors, warm, jobs, workers, label)
+                    run = run_service_threads(url, actors, warm, jobs, workers, label, db)
                 else:
-                    run = run_service_processes(url, actors, warm, jobs, workers, label)
+                    run = run_service_processes(
+                        url, actors, (warm, rewarm), jobs, workers, label, db
+                    )
                 log.print(f"  {run.per_s:.1f} declarations/s  lanes {run.lanes}")
                 res.service[backend].append(run)
 
@@ -1308,17 +1588,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             finally:
                 c.engine.dispose()
             with Server(url, workdir, args.http_workers) as server:
+                meter = _meter(
+                    lambda: [os.getpid()], server.pids, pg_pids if backend == "postgresql" else None
+                )
                 tokens = sign_in(server.port)
+                res.http_floor[backend] = http_floor(server.port, meter, args.http_clients, 3.0)
                 label = f"http {backend}"
                 log.print(f"{label}: {n} declarations, {args.http_clients} clients")
-                run = run_http(server.port, tokens, warm, jobs, args.http_clients, label)
-                if args.http_workers > 1:
-                    run.config = f"{args.http_clients} client threads, {args.http_workers} workers"
+                run = run_http(server.port, tokens, warm, jobs, args.http_clients, label, meter)
+                w = args.http_workers
+                run.config += ", 1 uvicorn worker" if w == 1 else f", {w} uvicorn workers"
                 log.print(f"  {run.per_s:.1f} declarations/s  lanes {run.lanes}")
                 res.http[backend] = run
                 time.sleep(1)  # let the server settle before the latency run
                 log.print(f"{label}: lane latency, {lane_n} requests at {LANE_RATE_PER_S:g}/s")
-                lat = lane_latency(server.port, tokens, lane_jobs, LANE_RATE_PER_S)
+                lat = lane_latency(server.port, tokens, lane_jobs, LANE_RATE_PER_S, meter)
                 log.print(f"  p50 {lat.p(50):.2f} ms  p99 {lat.p(99):.2f} ms")
                 res.latency[backend] = lat
 

@@ -8,6 +8,7 @@ import typer
 
 from manafidh.adapters.db.migrate import upgrade
 from manafidh.adapters.reference_files import read_exchange_rate_file, shipped_bundle
+from manafidh.cli import simulate as simulate_cmd
 from manafidh.cli.common import console, container, err, one_line_errors
 from manafidh.domain.errors import ValidationFailed
 from manafidh.domain.identity import Role
@@ -109,16 +110,7 @@ def serve(
     uvicorn.run("manafidh.web.asgi:app", host=host, port=port, workers=workers, log_level="info")
 
 
-def _register_optional() -> None:
-    """Sub-commands that live in their own modules."""
-    try:
-        from manafidh.cli import simulate as simulate_cmd
-    except ImportError:  # pragma: no cover
-        return
-    simulate_cmd.register(app)
-
-
-_register_optional()
+simulate_cmd.register(app)
 
 __all__ = ["app", "err"]
 if __name__ == "__main__":
