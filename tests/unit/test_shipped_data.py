@@ -10,9 +10,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from tests.shared_data import require_shared_file
 
 DATA = Path(__file__).parents[2] / "src/manafidh/data"
-SHARED_HS = Path("/work/shared/data/harmonized-system/harmonized-system.csv")
 
 HEADERS = {
     "hs2022.csv": ["code", "description", "parent", "level", "section"],
@@ -135,9 +135,8 @@ def test_hs_sections_are_known_roman_numerals_or_empty_for_chapter_99() -> None:
 
 
 def test_hs_file_matches_the_shared_source_codes() -> None:
-    if not SHARED_HS.exists():
-        pytest.skip(f"{SHARED_HS} not available (only present in the development workspace)")
-    with SHARED_HS.open(encoding="utf-8", newline="") as f:
+    shared_hs = require_shared_file("data/harmonized-system/harmonized-system.csv")
+    with shared_hs.open(encoding="utf-8", newline="") as f:
         source = {
             r["hscode"]: r["description"]
             for r in csv.DictReader(f)
