@@ -286,6 +286,28 @@ class SqlReferenceRepository:
         }
 
 
+def _declaration(
+    r: Row[Any], versions: list[Version], transitions: list[Transition]
+) -> Declaration:
+    return Declaration(
+        id=r.id,
+        reference=r.reference,
+        crossing_code=r.crossing_code,
+        declarant_id=r.declarant_id,
+        created_at=r.created_at,
+        state=State(r.state),
+        lane=Lane(r.lane) if r.lane else None,
+        lodged_at=r.lodged_at,
+        acceptance_date=r.acceptance_date,
+        checks_done=r.checks_done,
+        settled=r.settled,
+        finding_open=r.finding_open,
+        held_from=State(r.held_from) if r.held_from else None,
+        versions=versions,
+        transitions=transitions,
+    )
+
+
 def _crossing(r: Row[Any]) -> Crossing:
     return Crossing(
         code=r.code,
@@ -438,23 +460,7 @@ class SqlDeclarationRepository:
     def _load(self, row: Row[Any]) -> Declaration:
         versions = self._versions([row.id])[row.id]
         transitions = self.transitions(row.id)
-        d = Declaration(
-            id=row.id,
-            reference=row.reference,
-            crossing_code=row.crossing_code,
-            declarant_id=row.declarant_id,
-            created_at=row.created_at,
-            state=State(row.state),
-            lane=Lane(row.lane) if row.lane else None,
-            lodged_at=row.lodged_at,
-            acceptance_date=row.acceptance_date,
-            checks_done=row.checks_done,
-            settled=row.settled,
-            finding_open=row.finding_open,
-            held_from=State(row.held_from) if row.held_from else None,
-            versions=versions,
-            transitions=transitions,
-        )
+        d = _declaration(row, versions, transitions)
         # Versions and transitions are append-only: remember how many exist so that save()
         # inserts only the new ones.
         self._seen[d.id] = (len(versions), len(transitions))
@@ -546,26 +552,8 @@ class SqlDeclarationRepository:
             q.order_by(c.created_at.desc(), c.id).limit(limit).offset(offset)
         ).all()
         versions = self._versions([r.id for r in rows])
-        out = []
-        for r in rows:
-            d = Declaration(
-                id=r.id,
-                reference=r.reference,
-                crossing_code=r.crossing_code,
-                declarant_id=r.declarant_id,
-                created_at=r.created_at,
-                state=State(r.state),
-                lane=Lane(r.lane) if r.lane else None,
-                lodged_at=r.lodged_at,
-                acceptance_date=r.acceptance_date,
-                checks_done=r.checks_done,
-                settled=r.settled,
-                finding_open=r.finding_open,
-                held_from=State(r.held_from) if r.held_from else None,
-                versions=versions[r.id],
-            )
-            out.append(d)
-        return out
+        # Listings carry no history: they are read-only summaries, never saved back.
+        return [_declaration(r, versions[r.id], []) for r in rows]
 
     # -- assessments, lanes, checks --
     def add_assessment(self, assessment: Assessment, crossing_code: str) -> None:
