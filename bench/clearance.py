@@ -10,9 +10,10 @@ reference data:
 * **service layer** - the service functions called directly, one unit of work per step, on
   SQLite (file, WAL) and PostgreSQL (a throwaway cluster from ``tests/pg_cluster.py``, which runs
   with ``fsync=off``); on PostgreSQL with 1 thread, 2 threads and 2 processes, the best reported;
-* **HTTP** - a real uvicorn server in a subprocess (2 worker processes by default, one per core
-  of the reference machine) and keep-alive clients in threads driving the same path through
-  ``/api/v1``; the stdlib ``http.client`` is the client, the lightest there is in Python;
+* **HTTP** - a real uvicorn server in a subprocess (1 worker process on SQLite, which has one
+  writer at a time; 2 on PostgreSQL, one per core) and keep-alive clients in threads driving the
+  same path through ``/api/v1``; the stdlib ``http.client`` is the client, the lightest there is
+  in Python;
 * **lane latency** - ``POST /api/v1/declarations`` (lodge, assess, select the lane) at a fixed
   open-loop rate, timed from each request's scheduled send time (no coordinated omission);
 * **baselines** - in the same run and on the same databases: an empty unit of work and a bare
@@ -890,7 +891,8 @@ def app_factory() -> FastAPI:
     from manafidh.config import Settings
     from manafidh.web.app import create_app
 
-    return create_app(bootstrap(Settings(), rng=random.Random(SEED ^ os.getpid())))
+    app: FastAPI = create_app(bootstrap(Settings(), rng=random.Random(SEED ^ os.getpid())))
+    return app
 
 
 def _free_port() -> int:
@@ -1231,6 +1233,7 @@ def machine(cluster: PgCluster | None) -> dict[str, Any]:
             row = conn.execute("SHOW server_version").fetchone()
             pg = str(row[0]) if row else None
     return {
+        "commit": _commit(),
         "nproc": os.cpu_count(),
         "cpu": cpu,
         "ram_gib": ram_gib,
@@ -1239,6 +1242,22 @@ def machine(cluster: PgCluster | None) -> dict[str, Any]:
         "postgresql": pg,
         "loadavg_start": round(os.getloadavg()[0], 2),
     }
+
+
+def _commit() -> str | None:
+    """The checkout's commit, marked ``+dirty`` when src/ has uncommitted changes."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src"], cwd=ROOT, capture_output=True, text=True
+        )
+    except OSError:
+        return None
+    if head.returncode != 0:
+        return None
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
 # =============================================================================================
@@ -1252,7 +1271,7 @@ class Results:
 
     n: int
     machine: dict[str, Any]
-    http_workers: int
+    http_workers: dict[str, int]
     http_clients: int
     baselines: dict[str, Baseline] = field(default_factory=dict)
     service: dict[str, list[Run]] = field(default_factory=dict)
@@ -1331,7 +1350,8 @@ def render(console: Console, res: Results) -> None:
 
     m = res.machine
     console.print(
-        f"[bold]Clearance path[/bold]: {res.n} declarations x {ITEMS_PER_DECLARATION} items; "
+        f"[bold]Clearance path[/bold] at {m['commit']}: {res.n} declarations x "
+        f"{ITEMS_PER_DECLARATION} items; "
         f"{m['nproc']} cores, {m['cpu']}, {m['ram_gib']} GiB RAM, Python {m['python']}, "
         f"SQLite {m['sqlite']}, PostgreSQL {m['postgresql']} (fsync off); "
         f"load average {m['loadavg_start']} at start, {m.get('loadavg_end')} at end"
@@ -1491,7 +1511,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--lane-seconds", type=float, default=None, help="open-loop duration (20 s)")
     ap.add_argument("--http-clients", type=int, default=4, help="client threads (4)")
     ap.add_argument(
-        "--http-workers", type=int, default=2, help="uvicorn worker processes (2: one per core)"
+        "--http-workers",
+        type=int,
+        default=None,
+        help="uvicorn worker processes (default: 1 on SQLite, which has one writer at a time, "
+        "and one per core, at most 2, on PostgreSQL)",
     )
     ap.add_argument("--no-profile", action="store_true", help="skip the cProfile pass")
     ap.add_argument("--profile-out", type=Path, default=None, help="keep the pstats file here")
@@ -1521,6 +1545,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     with contextlib.ExitStack() as stack:
         workdir = Path(tempfile.mkdtemp(prefix="manafidh-bench-"))
         stack.callback(shutil.rmtree, workdir, True)
+        # Throwaway keys and files for every process of the run (workers and the server inherit
+        # the environment): nothing is written outside the temporary directory.
+        os.environ["MANAFIDH_AUDIT_KEY_FILE"] = str(workdir / "audit-ed25519.pem")
         from tests.pg_cluster import PgCluster, find_pg_bin
 
         cluster: PgCluster | None = None
@@ -1531,7 +1558,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         dbs = Databases(workdir, cluster)
         log.print("migrating and loading reference data into the templates")
         dbs.prepare()
-        res = Results(n, machine(cluster), args.http_workers, args.http_clients)
+        http_workers = {
+            "sqlite": args.http_workers or 1,
+            "postgresql": args.http_workers or min(2, os.cpu_count() or 1),
+        }
+        res = Results(n, machine(cluster), http_workers, args.http_clients)
         pg_pids = postgres_pids(cluster)
 
         jobs = make_jobs(n, tag="M", seed=SEED)
@@ -1556,7 +1587,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         res.baselines[backend] = measure_baseline(c, actors, census, 2000)
                 finally:
                     c.engine.dispose()
-                label = f"service {backend} {workers} {kind}"
+                label = f"service {backend}, {workers} {kind if workers > 1 else kind[:-1]}"
                 log.print(f"{label}: {n} declarations")
                 db = pg_pids if backend == "postgresql" else None
                 if kind == "threads":
@@ -1587,7 +1618,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 create_actors(c)
             finally:
                 c.engine.dispose()
-            with Server(url, workdir, args.http_workers) as server:
+            with Server(url, workdir, http_workers[backend]) as server:
                 meter = _meter(
                     lambda: [os.getpid()], server.pids, pg_pids if backend == "postgresql" else None
                 )
@@ -1596,7 +1627,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 label = f"http {backend}"
                 log.print(f"{label}: {n} declarations, {args.http_clients} clients")
                 run = run_http(server.port, tokens, warm, jobs, args.http_clients, label, meter)
-                w = args.http_workers
+                w = http_workers[backend]
                 run.config += ", 1 uvicorn worker" if w == 1 else f", {w} uvicorn workers"
                 log.print(f"  {run.per_s:.1f} declarations/s  lanes {run.lanes}")
                 res.http[backend] = run
