@@ -32,15 +32,14 @@ def uow(c: Annotated[Container, Depends(container)]) -> Iterator[SqlUnitOfWork]:
 
 def current_user(
     request: Request,
-    c: Annotated[Container, Depends(container)],
+    unit: Annotated[SqlUnitOfWork, Depends(uow)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> User:
-    """The user of a bearer token or of the session cookie."""
+    """The user of a bearer token or of the session cookie, read in the request's transaction."""
     token = credentials.credentials if credentials else request.cookies.get(SESSION_COOKIE)
     if not token:
         raise Unauthenticated("sign in or send an API token")
-    with c.uow(readonly=True) as unit:
-        return identity.authenticate(uow=unit, token=token)
+    return identity.authenticate(uow=unit, token=token)
 
 
 ContainerDep = Annotated[Container, Depends(container)]
