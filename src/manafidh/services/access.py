@@ -19,7 +19,7 @@ def can_read(user: User, declaration: Declaration) -> bool:
 
 def load_for(uow: UnitOfWork, user: User, declaration_id: str) -> Declaration:
     """Load a declaration the user may read, by id or reference, or raise NotFound/Forbidden."""
-    decl = uow.declarations.get(declaration_id) or uow.declarations.get_by_reference(declaration_id)
+    decl = uow.declarations.get_by_key(declaration_id)
     if decl is None:
         raise NotFound(f"no declaration {declaration_id}", declaration=declaration_id)
     if not can_read(user, decl):

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -49,8 +49,12 @@ _cache: dict[tuple[str, str], tuple[int, Any]] = {}
 _cache_lock = threading.Lock()
 
 
+# Hot statements are built once: building a Core statement costs more CPU than running it.
+_COUNTER_VALUE = select(t.counters.c.value).where(t.counters.c.name == bindparam("name"))
+
+
 def _generation(conn: Connection) -> int:
-    value = conn.execute(select(t.counters.c.value).where(t.counters.c.name == _GENERATION))
+    value = conn.execute(_COUNTER_VALUE, {"name": _GENERATION})
     return int(value.scalar() or 0)
 
 
@@ -64,9 +68,8 @@ def _bump_generation(conn: Connection) -> None:
         conn.execute(insert(t.counters).values(name=_GENERATION, value=1))
 
 
-def _cached(conn: Connection, kind: str, build: Any) -> Any:
-    key = (str(conn.engine.url), kind)
-    generation = _generation(conn)
+def _cached(conn: Connection, kind: str, build: Any, generation: int) -> Any:
+    key = (conn.engine.url, kind)
     with _cache_lock:
         hit = _cache.get(key)
     if hit is not None and hit[0] == generation:
@@ -77,11 +80,35 @@ def _cached(conn: Connection, kind: str, build: Any) -> Any:
     return value
 
 
+_CURRENCY = select(t.currencies).where(t.currencies.c.code == bindparam("code"))
+_RATE_ON = (
+    select(t.exchange_rates)
+    .where(t.exchange_rates.c.currency == bindparam("currency"))
+    .where(t.exchange_rates.c.valid_from <= bindparam("day"))
+    .where(
+        or_(t.exchange_rates.c.valid_to.is_(None), t.exchange_rates.c.valid_to >= bindparam("day"))
+    )
+)
+_KNOWN_HS = select(t.hs_codes.c.code).where(
+    t.hs_codes.c.code.in_(bindparam("codes", expanding=True))
+)
+_KNOWN_COUNTRIES = select(t.countries.c.alpha2).where(
+    t.countries.c.alpha2.in_(bindparam("codes", expanding=True))
+)
+
+
 class SqlReferenceRepository:
     """Reference data tables."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self._seen_generation: int | None = None
+
+    def _cached(self, kind: str, build: Any) -> Any:
+        # The generation is read once per unit of work; this unit's own writes reset it.
+        if self._seen_generation is None:
+            self._seen_generation = _generation(self.conn)
+        return _cached(self.conn, kind, build, self._seen_generation)
 
     def crossing(self, code: str) -> Crossing | None:
         return next((c for c in self.crossings() if c.code == code), None)
@@ -91,35 +118,28 @@ class SqlReferenceRepository:
             rows = self.conn.execute(select(t.crossings).order_by(t.crossings.c.code))
             return [_crossing(r) for r in rows]
 
-        result: list[Crossing] = _cached(self.conn, "crossings", build)
+        result: list[Crossing] = self._cached("crossings", build)
         return result
 
     def unknown_hs_codes(self, codes: Iterable[str]) -> set[str]:
         wanted = {c[:6] for c in codes}
-        known = self.conn.execute(select(t.hs_codes.c.code).where(t.hs_codes.c.code.in_(wanted)))
+        known = self.conn.execute(_KNOWN_HS, {"codes": list(wanted)})
         found = {r[0] for r in known}
         return {c for c in codes if c[:6] not in found}
 
     def unknown_countries(self, codes: Iterable[str]) -> set[str]:
         wanted = set(codes)
-        rows = self.conn.execute(
-            select(t.countries.c.alpha2).where(t.countries.c.alpha2.in_(wanted))
-        )
+        rows = self.conn.execute(_KNOWN_COUNTRIES, {"codes": list(wanted)})
         return wanted - {r[0] for r in rows}
 
     def currency(self, code: str) -> Currency | None:
-        row = self.conn.execute(select(t.currencies).where(t.currencies.c.code == code)).first()
+        row = self.conn.execute(_CURRENCY, {"code": code}).first()
         if row is None:
             return None
         return Currency(row.code, row.numeric, row.name, row.minor_unit)
 
     def exchange_rate(self, currency: str, day: date) -> ExchangeRate | None:
-        c = t.exchange_rates.c
-        row = self.conn.execute(
-            select(t.exchange_rates)
-            .where(c.currency == currency, c.valid_from <= day)
-            .where(or_(c.valid_to.is_(None), c.valid_to >= day))
-        ).first()
+        row = self.conn.execute(_RATE_ON, {"currency": currency, "day": day}).first()
         if row is None:
             return None
         return ExchangeRate(
@@ -146,7 +166,7 @@ class SqlReferenceRepository:
                 for r in rows
             )
 
-        result: TariffSchedule = _cached(self.conn, "tariff", build)
+        result: TariffSchedule = self._cached("tariff", build)
         return result
 
     def parameters(self) -> Parameters:
@@ -157,7 +177,7 @@ class SqlReferenceRepository:
                 for r in rows
             )
 
-        result: Parameters = _cached(self.conn, "parameters", build)
+        result: Parameters = self._cached("parameters", build)
         return result
 
     def lane_rules(self) -> list[LaneRule]:
@@ -179,7 +199,7 @@ class SqlReferenceRepository:
                 for r in rows
             ]
 
-        result: list[LaneRule] = _cached(self.conn, "lane_rules", build)
+        result: list[LaneRule] = self._cached("lane_rules", build)
         return result
 
     def replace_all(
@@ -213,6 +233,7 @@ class SqlReferenceRepository:
             t.crossings, "code", [{**vars(c), "region": c.region.value} for c in crossings]
         )
         _bump_generation(self.conn)
+        self._seen_generation = None
 
     def _upsert(self, table: Any, key: str, rows: list[dict[str, Any]]) -> None:
         existing = {r[0] for r in self.conn.execute(select(table.c[key]))}
@@ -233,6 +254,7 @@ class SqlReferenceRepository:
         if rows:
             self.conn.execute(insert(t.exchange_rates), rows)
             _bump_generation(self.conn)
+            self._seen_generation = None
         return len(rows)
 
     def put_tariff_rates(self, rates: Sequence[TariffRate]) -> int:
@@ -249,6 +271,7 @@ class SqlReferenceRepository:
         if rows:
             self.conn.execute(insert(t.tariff_rates), rows)
             _bump_generation(self.conn)
+            self._seen_generation = None
         return len(rows)
 
     def put_parameters(self, values: Sequence[ParameterValue]) -> int:
@@ -258,6 +281,7 @@ class SqlReferenceRepository:
         if rows:
             self.conn.execute(insert(t.parameters), rows)
             _bump_generation(self.conn)
+            self._seen_generation = None
         return len(rows)
 
     def add_lane_rule(self, rule: LaneRule, *, actor: str, reason: str, at: datetime) -> int:
@@ -267,6 +291,7 @@ class SqlReferenceRepository:
             insert(t.lane_rules).values(**values, created_by=actor, created_at=at, reason=reason)
         )
         _bump_generation(self.conn)
+        self._seen_generation = None
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def counts(self) -> dict[str, int]:
@@ -353,6 +378,51 @@ _ITEM_FIELDS = (
 )
 
 
+_d = t.declarations.c
+_INSERT_DECLARATION = insert(t.declarations)
+_UPDATE_DECLARATION = update(t.declarations).where(_d.id == bindparam("key"))
+_BY_ID = select(t.declarations).where(_d.id == bindparam("key"))
+_BY_REFERENCE = select(t.declarations).where(_d.reference == bindparam("key"))
+_BY_KEY = select(t.declarations).where(
+    or_(_d.id == bindparam("key"), _d.reference == bindparam("key"))
+)
+_LOCKED = {q: q.with_for_update() for q in (_BY_ID, _BY_REFERENCE, _BY_KEY)}
+_RELEASED_FOR_PLATE = select(t.declarations).where(
+    _d.crossing_code == bindparam("crossing"),
+    _d.plate == bindparam("plate"),
+    _d.state == "released",
+)
+_INSERT_VERSION = insert(t.declaration_versions).returning(t.declaration_versions.c.id)
+_INSERT_ITEM = insert(t.declaration_items)
+_INSERT_TRANSITION = insert(t.declaration_transitions)
+_TRANSITIONS_OF = (
+    select(t.declaration_transitions)
+    .where(t.declaration_transitions.c.declaration_id == bindparam("id"))
+    .order_by(t.declaration_transitions.c.id)
+)
+_VERSIONS_OF = (
+    select(t.declaration_versions)
+    .where(t.declaration_versions.c.declaration_id.in_(bindparam("ids", expanding=True)))
+    .order_by(t.declaration_versions.c.number)
+)
+_ITEMS_OF = (
+    select(t.declaration_items)
+    .where(t.declaration_items.c.version_id.in_(bindparam("ids", expanding=True)))
+    .order_by(t.declaration_items.c.version_id, t.declaration_items.c.line_no)
+)
+_INSERT_ASSESSMENT = insert(t.assessments)
+_INSERT_ASSESSMENT_LINE = insert(t.assessment_lines)
+_INSERT_LANE_DECISION = insert(t.lane_decisions)
+_USER_BY_ID = select(t.users).where(t.users.c.id == bindparam("key"))
+_TOKEN = select(t.api_tokens).where(t.api_tokens.c.token_hash == bindparam("key"))
+_NEXT_NUMBER = (
+    update(t.counters)
+    .where(t.counters.c.name == bindparam("counter"))
+    .values(value=t.counters.c.value + 1)
+    .returning(t.counters.c.value)
+)
+
+
 class SqlDeclarationRepository:
     """Declarations: the row, its immutable versions with items, and its transitions."""
 
@@ -366,7 +436,7 @@ class SqlDeclarationRepository:
         self._seen: dict[str, tuple[int, int]] = {}
 
     def add(self, declaration: Declaration) -> None:
-        self.conn.execute(insert(t.declarations).values(**self._row(declaration)))
+        self.conn.execute(_INSERT_DECLARATION, self._row(declaration))
         self._seen[declaration.id] = (0, 0)
         self._append(declaration)
 
@@ -376,9 +446,8 @@ class SqlDeclarationRepository:
         seen_transitions = self._seen.get(declaration.id, (0, 0))[1]
         if len(declaration.transitions) == seen_transitions:
             del row["updated_at"]  # nothing happened that moves the declaration in time
-        self.conn.execute(
-            update(t.declarations).where(t.declarations.c.id == declaration.id).values(**row)
-        )
+        # The SET clause is taken from the parameter names; the key is bound as "key".
+        self.conn.execute(_UPDATE_DECLARATION, {**row, "key": declaration.id})
         self._append(declaration)
 
     def _row(self, d: Declaration) -> dict[str, Any]:
@@ -407,19 +476,16 @@ class SqlDeclarationRepository:
         for version in d.versions[n_versions:]:
             values: dict[str, Any] = {f: getattr(version.content, f) for f in _VERSION_FIELDS}
             values["regime"] = version.content.regime.value
-            result = self.conn.execute(
-                insert(t.declaration_versions).values(
-                    declaration_id=d.id,
-                    number=version.number,
-                    created_at=version.created_at,
-                    created_by=version.created_by,
-                    reason=version.reason,
-                    **values,
-                )
+            values.update(
+                declaration_id=d.id,
+                number=version.number,
+                created_at=version.created_at,
+                created_by=version.created_by,
+                reason=version.reason,
             )
-            version_id = result.inserted_primary_key[0]  # type: ignore[index]
+            version_id = self.conn.execute(_INSERT_VERSION, values).scalar_one()
             self.conn.execute(
-                insert(t.declaration_items),
+                _INSERT_ITEM,
                 [
                     {"version_id": version_id, **{f: getattr(i, f) for f in _ITEM_FIELDS}}
                     for i in version.content.items
@@ -428,7 +494,7 @@ class SqlDeclarationRepository:
         new_transitions = d.transitions[n_transitions:]
         if new_transitions:
             self.conn.execute(
-                insert(t.declaration_transitions),
+                _INSERT_TRANSITION,
                 [
                     {
                         "declaration_id": d.id,
@@ -445,16 +511,19 @@ class SqlDeclarationRepository:
         self._seen[d.id] = (len(d.versions), len(d.transitions))
 
     def get(self, declaration_id: str) -> Declaration | None:
-        return self._one(t.declarations.c.id == declaration_id)
+        return self._one(_BY_ID, declaration_id)
 
     def get_by_reference(self, reference: str) -> Declaration | None:
-        return self._one(t.declarations.c.reference == reference)
+        return self._one(_BY_REFERENCE, reference)
 
-    def _one(self, where: Any) -> Declaration | None:
-        query = select(t.declarations).where(where)
+    def get_by_key(self, key: str) -> Declaration | None:
+        """A declaration by its id or its reference, in one query."""
+        return self._one(_BY_KEY, key)
+
+    def _one(self, query: Any, key: str) -> Declaration | None:
         if self.lock:
-            query = query.with_for_update()
-        row = self.conn.execute(query).first()
+            query = _LOCKED[query]
+        row = self.conn.execute(query, {"key": key}).first()
         return self._load(row) if row else None
 
     def _load(self, row: Row[Any]) -> Declaration:
@@ -468,12 +537,7 @@ class SqlDeclarationRepository:
 
     def transitions(self, declaration_id: str) -> list[Transition]:
         """The full recorded history of a declaration's lifecycle, oldest first."""
-        c = t.declaration_transitions.c
-        rows = self.conn.execute(
-            select(t.declaration_transitions)
-            .where(c.declaration_id == declaration_id)
-            .order_by(c.id)
-        )
+        rows = self.conn.execute(_TRANSITIONS_OF, {"id": declaration_id})
         return [
             Transition(
                 r.at, r.actor, Action(r.action), State(r.from_state), State(r.to_state), r.reason
@@ -482,18 +546,10 @@ class SqlDeclarationRepository:
         ]
 
     def _versions(self, ids: Sequence[str]) -> dict[str, list[Version]]:
-        vc = t.declaration_versions.c
-        vrows = self.conn.execute(
-            select(t.declaration_versions).where(vc.declaration_id.in_(ids)).order_by(vc.number)
-        ).all()
-        ic = t.declaration_items.c
+        vrows = self.conn.execute(_VERSIONS_OF, {"ids": list(ids)}).all()
         items: dict[int, list[Item]] = {}
         if vrows:
-            for r in self.conn.execute(
-                select(t.declaration_items)
-                .where(ic.version_id.in_([v.id for v in vrows]))
-                .order_by(ic.version_id, ic.line_no)
-            ):
+            for r in self.conn.execute(_ITEMS_OF, {"ids": [v.id for v in vrows]}):
                 items.setdefault(r.version_id, []).append(
                     Item(**{f: getattr(r, f) for f in _ITEM_FIELDS})
                 )
@@ -521,14 +577,8 @@ class SqlDeclarationRepository:
         return out
 
     def released_for_plate(self, crossing_code: str, plate: str) -> list[Declaration]:
-        c = t.declarations.c
-        rows = self.conn.execute(
-            select(t.declarations).where(
-                c.crossing_code == crossing_code,
-                c.plate == normalise_plate(plate),
-                c.state == State.RELEASED.value,
-            )
-        ).all()
+        params = {"crossing": crossing_code, "plate": normalise_plate(plate)}
+        rows = self.conn.execute(_RELEASED_FOR_PLATE, params).all()
         return [self._load(r) for r in rows]
 
     def search(
@@ -558,9 +608,9 @@ class SqlDeclarationRepository:
     # -- assessments, lanes, checks --
     def add_assessment(self, assessment: Assessment, crossing_code: str) -> None:
         values = {k: v for k, v in vars(assessment).items() if k != "lines"}
-        self.conn.execute(insert(t.assessments).values(**values, crossing_code=crossing_code))
+        self.conn.execute(_INSERT_ASSESSMENT, {**values, "crossing_code": crossing_code})
         self.conn.execute(
-            insert(t.assessment_lines),
+            _INSERT_ASSESSMENT_LINE,
             [{"assessment_id": assessment.id, **vars(line)} for line in assessment.lines],
         )
 
@@ -586,16 +636,17 @@ class SqlDeclarationRepository:
 
     def add_lane_decision(self, declaration_id: str, decision: LaneDecision, at: datetime) -> None:
         self.conn.execute(
-            insert(t.lane_decisions).values(
-                declaration_id=declaration_id,
-                decided_at=at,
-                lane=decision.lane.value,
-                reasons=decision.reasons,
-                matched_rule_ids=decision.matched_rule_ids,
-                random_draw=decision.random_draw,
-                random_rate=decision.random_rate,
-                random_selected=decision.random_selected,
-            )
+            _INSERT_LANE_DECISION,
+            {
+                "declaration_id": declaration_id,
+                "decided_at": at,
+                "lane": decision.lane.value,
+                "reasons": decision.reasons,
+                "matched_rule_ids": decision.matched_rule_ids,
+                "random_draw": decision.random_draw,
+                "random_rate": decision.random_rate,
+                "random_selected": decision.random_selected,
+            },
         )
 
     def lane_decision(self, declaration_id: str) -> dict[str, Any] | None:
@@ -640,19 +691,11 @@ class SqlDeclarationRepository:
 
     def next_number(self, counter: str) -> int:
         """Atomically take the next value of a named counter (row-locked until commit)."""
-        c = t.counters.c
-        value = self.conn.execute(
-            update(t.counters).where(c.name == counter).values(value=c.value + 1).returning(c.value)
-        ).scalar()
+        value = self.conn.execute(_NEXT_NUMBER, {"counter": counter}).scalar()
         if value is None:
             # First use of this counter: create it without racing another first use.
             self.conn.execute(_insert_ignore(t.counters, self.conn).values(name=counter, value=0))
-            value = self.conn.execute(
-                update(t.counters)
-                .where(c.name == counter)
-                .values(value=c.value + 1)
-                .returning(c.value)
-            ).scalar()
+            value = self.conn.execute(_NEXT_NUMBER, {"counter": counter}).scalar()
         return int(value)
 
 
@@ -699,7 +742,7 @@ class SqlUserRepository:
         )
 
     def get(self, user_id: str) -> User | None:
-        return self._user(self.conn.execute(select(t.users).where(t.users.c.id == user_id)).first())
+        return self._user(self.conn.execute(_USER_BY_ID, {"key": user_id}).first())
 
     def by_username(self, username: str) -> User | None:
         return self._user(
@@ -714,9 +757,7 @@ class SqlUserRepository:
         self.conn.execute(insert(t.api_tokens).values(**vars(token)))
 
     def token(self, token_hash: str) -> ApiToken | None:
-        row = self.conn.execute(
-            select(t.api_tokens).where(t.api_tokens.c.token_hash == token_hash)
-        ).first()
+        row = self.conn.execute(_TOKEN, {"key": token_hash}).first()
         if row is None:
             return None
         return ApiToken(**{k: getattr(row, k) for k in ApiToken.__dataclass_fields__})
@@ -725,6 +766,28 @@ class SqlUserRepository:
         self.conn.execute(
             update(t.api_tokens).where(t.api_tokens.c.token_hash == token_hash).values(revoked=True)
         )
+
+
+_o = t.payment_orders.c
+_INSERT_ORDER = insert(t.payment_orders)
+_INSERT_PAYMENT = insert(t.payments)
+_UPDATE_ORDER_STATE = update(t.payment_orders).where(_o.id == bindparam("key"))
+_ORDER_BY_ID = select(t.payment_orders).where(_o.id == bindparam("key"))
+_ORDER_BY_REFERENCE = select(t.payment_orders).where(_o.reference == bindparam("key"))
+_ORDERS_OF_DECLARATION = (
+    select(t.payment_orders).where(_o.declaration_id == bindparam("key")).order_by(_o.created_at)
+)
+_LOCKED_ORDERS = {
+    q: q.with_for_update() for q in (_ORDER_BY_ID, _ORDER_BY_REFERENCE, _ORDERS_OF_DECLARATION)
+}
+_PAYMENTS_OF = (
+    select(t.payments)
+    .where(t.payments.c.order_id.in_(bindparam("ids", expanding=True)))
+    .order_by(t.payments.c.id)
+)
+_ORDER_OF_TRANSACTION = select(t.payments.c.order_id).where(
+    t.payments.c.bank_transaction_id == bindparam("key")
+)
 
 
 class SqlPaymentRepository:
@@ -739,29 +802,26 @@ class SqlPaymentRepository:
 
     def add_order(self, order: PaymentOrder) -> None:
         self.conn.execute(
-            insert(t.payment_orders).values(
-                id=order.id,
-                reference=order.reference,
-                declaration_id=order.declaration_id,
-                amount_iqd=order.amount_iqd,
-                created_at=order.created_at,
-                state=order.state.value,
-            )
+            _INSERT_ORDER,
+            {
+                "id": order.id,
+                "reference": order.reference,
+                "declaration_id": order.declaration_id,
+                "amount_iqd": order.amount_iqd,
+                "created_at": order.created_at,
+                "state": order.state.value,
+            },
         )
         self._seen[order.id] = 0
 
-    def _orders(self, where: Any) -> list[PaymentOrder]:
-        query = select(t.payment_orders).where(where).order_by(t.payment_orders.c.created_at)
+    def _orders(self, query: Any, key: str) -> list[PaymentOrder]:
         if self.lock:
-            query = query.with_for_update()
-        rows = self.conn.execute(query).all()
+            query = _LOCKED_ORDERS[query]
+        rows = self.conn.execute(query, {"key": key}).all()
         if not rows:
             return []
-        pc = t.payments.c
         pays: dict[str, list[Payment]] = {}
-        for p in self.conn.execute(
-            select(t.payments).where(pc.order_id.in_([r.id for r in rows])).order_by(pc.id)
-        ):
+        for p in self.conn.execute(_PAYMENTS_OF, {"ids": [r.id for r in rows]}):
             pays.setdefault(p.order_id, []).append(
                 Payment(p.bank_transaction_id, p.amount_iqd, p.paid_at, p.received_at, p.channel)
             )
@@ -781,33 +841,25 @@ class SqlPaymentRepository:
         return out
 
     def order_by_reference(self, reference: str) -> PaymentOrder | None:
-        found = self._orders(t.payment_orders.c.reference == reference)
+        found = self._orders(_ORDER_BY_REFERENCE, reference)
         return found[0] if found else None
 
     def orders_for(self, declaration_id: str) -> list[PaymentOrder]:
-        return self._orders(t.payment_orders.c.declaration_id == declaration_id)
+        return self._orders(_ORDERS_OF_DECLARATION, declaration_id)
 
     def order_of_transaction(self, bank_transaction_id: str) -> PaymentOrder | None:
-        row = self.conn.execute(
-            select(t.payments.c.order_id).where(
-                t.payments.c.bank_transaction_id == bank_transaction_id
-            )
-        ).first()
+        row = self.conn.execute(_ORDER_OF_TRANSACTION, {"key": bank_transaction_id}).first()
         if row is None:
             return None
-        found = self._orders(t.payment_orders.c.id == row.order_id)
+        found = self._orders(_ORDER_BY_ID, row.order_id)
         return found[0] if found else None
 
     def save_order(self, order: PaymentOrder, crossing_code: str) -> None:
-        self.conn.execute(
-            update(t.payment_orders)
-            .where(t.payment_orders.c.id == order.id)
-            .values(state=order.state.value)
-        )
+        self.conn.execute(_UPDATE_ORDER_STATE, {"key": order.id, "state": order.state.value})
         new = order.payments[self._seen.get(order.id, 0) :]
         if new:
             self.conn.execute(
-                insert(t.payments),
+                _INSERT_PAYMENT,
                 [
                     {
                         "order_id": order.id,
@@ -824,6 +876,9 @@ class SqlPaymentRepository:
         self._seen[order.id] = len(order.payments)
 
 
+_INSERT_EXIT = insert(t.gate_exits)
+
+
 class SqlGateRepository:
     """Exit records and alarms."""
 
@@ -831,7 +886,7 @@ class SqlGateRepository:
         self.conn = conn
 
     def add_exit(self, record: ExitRecord) -> None:
-        self.conn.execute(insert(t.gate_exits).values(**vars(record)))
+        self.conn.execute(_INSERT_EXIT, vars(record))
 
     def add_alarm(self, alarm: Alarm) -> None:
         values = vars(alarm).copy()
