@@ -30,8 +30,8 @@ messages-update: install
 		--ignore-obsolete
 
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/mypy
 
 format: install
@@ -49,6 +49,7 @@ demo: messages
 
 bench: install
 	$(BIN)/python bench/clearance.py
+	$(BIN)/python bench/audit.py
 
 clean:
 	rm -rf $(VENV) var test-artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -114,36 +114,51 @@ START = datetime(2026, 3, 15, 6, 0, tzinfo=UTC)  # 09:00 in Baghdad
 PASSWORD = "correct horse battery"
 
 
-def _prepare(url: str) -> None:
+def _prepare(url: str, key_file: Path | None = None) -> None:
+    """Migrate ``url`` and load the shipped reference data (its audit entry signed by the key
+    in ``key_file``, by default the one the settings name)."""
+    from manafidh.adapters import audit_keys
     from manafidh.adapters.db.engine import make_engine
     from manafidh.adapters.db.migrate import upgrade
-    from manafidh.adapters.db.uow import SqlUnitOfWork
+    from manafidh.adapters.db.uow import AuditSettings, SqlUnitOfWork
     from manafidh.adapters.reference_files import shipped_bundle
+    from manafidh.config import Settings
     from manafidh.domain.clock import FixedClock
     from manafidh.services.reference import load_reference
 
+    keys, _ = audit_keys.create(key_file or Settings().audit_key_file)
     engine = make_engine(url)
     upgrade(engine)
-    with SqlUnitOfWork(engine, FixedClock(START)) as uow:
+    with SqlUnitOfWork(engine, FixedClock(START), audit=AuditSettings(keys)) as uow:
         load_reference(uow=uow, bundle=shipped_bundle(), actor="tests")
     engine.dispose()
 
 
 @pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated, loaded SQLite file to copy."""
-    path = tmp_path_factory.mktemp("template") / "template.db"
-    _prepare(f"sqlite+pysqlite:///{path}")
+def audit_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test deployment's audit key (Ed25519 PEM), shared by the templates and containers."""
+    from manafidh.adapters import audit_keys
+
+    path = tmp_path_factory.mktemp("keys") / "audit-ed25519.pem"
+    audit_keys.create(path)
     return path
 
 
 @pytest.fixture(scope="session")
-def pg_template(pg_cluster: PgCluster) -> str:
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory, audit_key_file: Path) -> Path:
+    """A migrated, loaded SQLite file to copy."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    _prepare(f"sqlite+pysqlite:///{path}", audit_key_file)
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_cluster: PgCluster, audit_key_file: Path) -> str:
     """A migrated, loaded PostgreSQL database to use as a template."""
     name = "manafidh_template"
     pg_cluster.drop_database(name)
     pg_cluster.create_database(name)
-    _prepare(pg_cluster.url(name))
+    _prepare(pg_cluster.url(name), audit_key_file)
     return name
 
 
@@ -175,12 +190,14 @@ def clock() -> FixedClockType:
 
 
 @pytest.fixture
-def container(ready_url: str, clock: FixedClockType) -> Iterator[Container]:
+def container(ready_url: str, clock: FixedClockType, audit_key_file: Path) -> Iterator[Container]:
     """The wired application on a ready database, with a fixed clock and seeded lane draws."""
     from manafidh.bootstrap import bootstrap
     from manafidh.config import Settings
 
-    settings = Settings(database_url=ready_url, fast_password_hashing=True)
+    settings = Settings(
+        database_url=ready_url, fast_password_hashing=True, audit_key_file=audit_key_file
+    )
     c = bootstrap(settings, clock=clock, rng=random.Random(7))
     yield c
     c.engine.dispose()

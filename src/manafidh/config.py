@@ -22,6 +22,13 @@ class Settings(BaseSettings):
     default_language: str = "ar"
     session_cookie_secure: bool = False
     fast_password_hashing: bool = False
+    # The deployment's Ed25519 key (PEM, 0600): signs tree heads; the audit MAC key derives from
+    # it. Created on first use when missing (`manafidh audit init-key` does it explicitly).
+    audit_key_file: Path = Field(default_factory=lambda: Path("var/audit-ed25519.pem").resolve())
+    # A signed tree head every this many entries, and at least every this many minutes while
+    # entries are appended (0 turns either off).
+    audit_checkpoint_every: int = Field(default=1000, ge=0)
+    audit_checkpoint_minutes: int = Field(default=10, ge=0)
 
     @field_validator("database_url")
     @classmethod

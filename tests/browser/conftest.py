@@ -124,11 +124,17 @@ def seed(c: Container) -> Seeded:
 
 # -- the server -------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
-def seeded(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
+def seeded(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory, audit_key_file: Path
+) -> Iterator[Seeded]:
     """A copy of the ready SQLite database, seeded, behind a container with a fixed clock."""
     target = tmp_path_factory.mktemp("browser") / "manafidh.db"
     shutil.copyfile(sqlite_template, target)
-    settings = Settings(database_url=f"sqlite+pysqlite:///{target}", fast_password_hashing=True)
+    settings = Settings(
+        database_url=f"sqlite+pysqlite:///{target}",
+        fast_password_hashing=True,
+        audit_key_file=audit_key_file,
+    )
     c = bootstrap(settings, clock=FixedClock(START), rng=random.Random(7))
     try:
         yield seed(c)

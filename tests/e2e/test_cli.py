@@ -17,12 +17,21 @@ from sqlalchemy import create_engine, func, select, text
 from manafidh.adapters.db import tables as t
 
 PASSWORD = "correct horse battery"
+# The deployment's audit key, the same for every command of the module (databases are copied
+# between folders, and a log can only be appended to with the key that wrote it).
+AUDIT_KEY: dict[str, Path] = {}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_audit_key(audit_key_file: Path) -> None:
+    AUDIT_KEY["path"] = audit_key_file
 
 
 def manafidh(*args: str, db: Path | None, cwd: Path) -> subprocess.CompletedProcess[str]:
     """Run ``python -m manafidh.cli.main ARGS`` with MANAFIDH_DATABASE_URL pointing at ``db``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MANAFIDH_")}
     env["MANAFIDH_FAST_PASSWORD_HASHING"] = "true"
+    env["MANAFIDH_AUDIT_KEY_FILE"] = str(AUDIT_KEY["path"])
     env["COLUMNS"] = "200"  # keep each message on one line
     if db is not None:
         env["MANAFIDH_DATABASE_URL"] = f"sqlite+pysqlite:///{db}"

@@ -159,11 +159,15 @@ def test_inspections_wait_for_working_hours():
 
 # -- played through the services, on SQLite and PostgreSQL ----------------------------------------
 @pytest.fixture
-def other_container(db_backend: str, request: pytest.FixtureRequest, tmp_path: Path):
+def other_container(
+    db_backend: str, request: pytest.FixtureRequest, tmp_path: Path, audit_key_file: Path
+):
     """A second ready database of the same backend, to replay a seed on."""
 
     def build(url: str) -> Container:
-        return bootstrap(Settings(database_url=url, fast_password_hashing=True))
+        return bootstrap(
+            Settings(database_url=url, fast_password_hashing=True, audit_key_file=audit_key_file)
+        )
 
     if db_backend == POSTGRESQL:
         cluster = request.getfixturevalue("pg_cluster")

@@ -35,6 +35,7 @@ class Permission(StrEnum):
     HOLD = "hold"
     MANAGE_USERS = "manage_users"
     MANAGE_REFERENCE = "manage_reference"
+    READ_AUDIT = "read_audit"  # the audit log, its tree heads and proofs
 
 
 P = Permission
@@ -46,8 +47,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         {P.READ_CROSSING, P.CHECK_DOCUMENTS, P.RELEASE, P.RECORD_EXIT, P.HOLD}
     ),
     Role.ANALYST: frozenset({P.READ_ALL}),
-    Role.AUDITOR: frozenset({P.READ_ALL}),
-    Role.ADMIN: frozenset({P.MANAGE_USERS, P.MANAGE_REFERENCE, P.READ_ALL}),
+    Role.AUDITOR: frozenset({P.READ_ALL, P.READ_AUDIT}),
+    Role.ADMIN: frozenset({P.MANAGE_USERS, P.MANAGE_REFERENCE, P.READ_ALL, P.READ_AUDIT}),
 }
 
 # Roles whose work happens at a crossing: they act only at the crossings they are posted to.

@@ -6,10 +6,13 @@ import uuid
 from enum import StrEnum
 
 from manafidh.domain.alarms import Alarm, AlarmKind, Severity
+from manafidh.domain.audit.payloads import check_payload
 from manafidh.domain.declarations.model import Declaration, Lane
+from manafidh.domain.declarations.states import Action
 from manafidh.domain.devices.gate import ExitRecord, normalise_plate
 from manafidh.domain.errors import ExitWithoutRelease, IllegalTransition, ValidationFailed
 from manafidh.domain.identity import Permission, User
+from manafidh.services import journal
 from manafidh.services.access import load_for, require_at
 from manafidh.services.ports import UnitOfWork
 
@@ -71,6 +74,7 @@ def _complete(
     notes: str,
 ) -> Declaration:
     now = uow.clock.now()
+    since = len(decl.transitions)
     summary = f"{kind}: {'irregularity found' if found else 'nothing found'}"
     decl.complete_checks(at=now, actor=actor.id, reason=summary, finding=found)
     uow.declarations.add_check(
@@ -91,6 +95,8 @@ def _complete(
             reason=f"{kind} found {fraud.value if fraud else 'irregularity'}",
         )
     uow.declarations.save(decl)
+    payload = {**check_payload(kind, found, fraud.value if fraud else None), "notes": notes}
+    journal.steps(uow, decl, since=since, user=actor, details={Action.COMPLETE_CHECKS: payload})
     uow.commit()
     return decl
 
@@ -99,8 +105,10 @@ def hold(*, uow: UnitOfWork, actor: User, declaration_id: str, reason: str) -> D
     """A supervisor stops a declaration where it stands."""
     decl = load_for(uow, actor, declaration_id)
     require_at(actor, Permission.HOLD, decl)
+    since = len(decl.transitions)
     decl.hold(at=uow.clock.now(), actor=actor.id, reason=reason)
     uow.declarations.save(decl)
+    journal.steps(uow, decl, since=since, user=actor)
     uow.commit()
     return decl
 
@@ -109,8 +117,10 @@ def unhold(*, uow: UnitOfWork, actor: User, declaration_id: str, reason: str) ->
     """A supervisor lifts a hold; the declaration returns to where it was."""
     decl = load_for(uow, actor, declaration_id)
     require_at(actor, Permission.HOLD, decl)
+    since = len(decl.transitions)
     decl.unhold(at=uow.clock.now(), actor=actor.id, reason=reason)
     uow.declarations.save(decl)
+    journal.steps(uow, decl, since=since, user=actor)
     uow.commit()
     return decl
 
@@ -121,8 +131,10 @@ def dismiss_finding(
     """A supervisor closes a finding without a supplementary declaration."""
     decl = load_for(uow, actor, declaration_id)
     require_at(actor, Permission.HOLD, decl)
+    since = len(decl.transitions)
     decl.dismiss_finding(at=uow.clock.now(), actor=actor.id, reason=reason)
     uow.declarations.save(decl)
+    journal.steps(uow, decl, since=since, user=actor)
     uow.commit()
     return decl
 
@@ -131,8 +143,10 @@ def release(*, uow: UnitOfWork, actor: User, declaration_id: str) -> Declaration
     """Release the goods: allowed only when paid and the lane's checks are done."""
     decl = load_for(uow, actor, declaration_id)
     require_at(actor, Permission.RELEASE, decl)
+    since = len(decl.transitions)
     decl.release(at=uow.clock.now(), actor=actor.id)
     uow.declarations.save(decl)
+    journal.steps(uow, decl, since=since, user=actor)
     uow.commit()
     return decl
 
@@ -161,23 +175,48 @@ def record_exit(
         reason=why,
     )
     uow.gate.add_exit(record)
+    exit_payload = {"exit_id": record.id, "plate": record.plate, "gate_reason": why}
     if decl is None:
-        uow.gate.add_alarm(
-            Alarm(
-                id=uuid.uuid4().hex,
-                crossing_code=crossing_code,
-                kind=AlarmKind.EXIT_WITHOUT_RELEASE,
-                severity=Severity.CRITICAL,
-                raised_at=now,
-                subject=normalise_plate(plate),
-                message=why,
-                details={"plate": plate, "declaration": declaration_ref, "actor": actor.id},
-            )
+        alarm = Alarm(
+            id=uuid.uuid4().hex,
+            crossing_code=crossing_code,
+            kind=AlarmKind.EXIT_WITHOUT_RELEASE,
+            severity=Severity.CRITICAL,
+            raised_at=now,
+            subject=normalise_plate(plate),
+            message=why,
+            details={"plate": plate, "declaration": declaration_ref, "actor": actor.id},
+        )
+        uow.gate.add_alarm(alarm)
+        who = journal.by(actor)
+        journal.record(
+            uow,
+            who=who,
+            crossing=crossing_code,
+            action="gate.exit_refused",
+            subject=f"exit:{record.id}",
+            payload={**exit_payload, "declaration": declaration_ref},
+        )
+        journal.record(
+            uow,
+            who=who,
+            crossing=crossing_code,
+            action="alarm.raised",
+            subject=f"alarm:{alarm.id}",
+            payload={
+                "kind": alarm.kind.value,
+                "severity": alarm.severity.value,
+                "subject": alarm.subject,
+                "message": alarm.message,
+                "exit_id": record.id,
+            },
         )
         uow.commit()
         raise ExitWithoutRelease(why, plate=plate, declaration=declaration_ref)
+    since = len(decl.transitions)
     decl.exit(at=now, actor=actor.id)
     uow.declarations.save(decl)
+    journal.steps(uow, decl, since=since, user=actor, details={Action.EXIT: exit_payload})
     uow.commit()
     return decl
 

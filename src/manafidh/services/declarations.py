@@ -8,8 +8,16 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from manafidh.domain.audit.payloads import (
+    assessment_payload,
+    content_digest,
+    lane_payload,
+    order_payload,
+    version_payload,
+)
 from manafidh.domain.clock import local_date
 from manafidh.domain.declarations.model import Content, Declaration
+from manafidh.domain.declarations.states import Action
 from manafidh.domain.errors import Forbidden, NoRateInForce, ValidationFailed
 from manafidh.domain.identity import Permission, User
 from manafidh.domain.parameters import RANDOM_CONTROL_RATE
@@ -17,10 +25,12 @@ from manafidh.domain.payments.orders import OrderState, PaymentOrder, creditor_r
 from manafidh.domain.reference import ExchangeRate
 from manafidh.domain.risk.lanes import LaneDecision, select_lane
 from manafidh.domain.tariff.assessment import Assessment, assess_content
+from manafidh.services import journal
 from manafidh.services.access import load_for
 from manafidh.services.ports import UnitOfWork
 
 SYSTEM = "system"
+SYSTEM_ACTOR = (SYSTEM, SYSTEM)  # (actor, role) of the steps the system takes by itself
 
 
 def validate_content(uow: UnitOfWork, crossing_code: str, content: Content) -> None:
@@ -62,13 +72,27 @@ def _new(uow: UnitOfWork, actor: User, crossing_code: str, content: Content) -> 
     year = local_date(now).year
     # Customs numbering: office, year, serial (like ASYCUDA's registration number).
     serial = uow.declarations.next_number(f"declaration:{crossing_code}:{year}")
-    return Declaration.draft(
+    decl = Declaration.draft(
         reference=f"{crossing_code}-{year}-{serial:06d}",
         crossing_code=crossing_code,
         declarant_id=actor.id,
         content=content,
         at=now,
     )
+    journal.record(
+        uow,
+        who=journal.by(actor),
+        crossing=crossing_code,
+        action="declaration.created",
+        subject=journal.declaration_subject(decl.id),
+        payload={
+            "reference": decl.reference,
+            "declarant": actor.id,
+            "to": decl.state.value,
+            **version_payload(1, content),
+        },
+    )
+    return decl
 
 
 def create_draft(
@@ -102,9 +126,13 @@ def amend(
     decl = _own(uow, actor, declaration_id)
     validate_content(uow, decl.crossing_code, content)
     now = uow.clock.now()
-    decl.amend(content, at=now, actor=actor.id, reason=reason)
+    since = len(decl.transitions)
+    version = decl.amend(content, at=now, actor=actor.id, reason=reason)
     outcome = _assess_and_select(uow, decl, rng=rng) if decl.acceptance_date else None
     uow.declarations.save(decl)
+    details = _details(decl, outcome)
+    details[Action.AMEND] = version_payload(version.number, content)
+    journal.steps(uow, decl, since=since, user=actor, details=details)
     if outcome:
         _store(uow, decl, outcome)
     uow.commit()
@@ -115,9 +143,11 @@ def lodge(*, uow: UnitOfWork, actor: User, declaration_id: str, rng: random.Rand
     """Lodge a draft: accept it, assess duties, select the lane, issue the payment order."""
     decl = _own(uow, actor, declaration_id)
     now = uow.clock.now()
+    since = len(decl.transitions)
     decl.lodge(at=now, acceptance_date=local_date(now), actor=actor.id)
     outcome = _assess_and_select(uow, decl, rng=rng)
     uow.declarations.save(decl)
+    journal.steps(uow, decl, since=since, user=actor, details=_details(decl, outcome))
     _store(uow, decl, outcome)
     uow.commit()
     return decl
@@ -132,6 +162,7 @@ def submit(
     decl.lodge(at=now, acceptance_date=local_date(now), actor=actor.id)
     outcome = _assess_and_select(uow, decl, rng=rng)
     uow.declarations.add(decl)
+    journal.steps(uow, decl, since=0, user=actor, details=_details(decl, outcome))
     _store(uow, decl, outcome)
     uow.commit()
     return decl
@@ -140,12 +171,15 @@ def submit(
 def cancel(*, uow: UnitOfWork, actor: User, declaration_id: str, reason: str) -> Declaration:
     """Withdraw a declaration that has not reached lane selection."""
     decl = _own(uow, actor, declaration_id)
+    since = len(decl.transitions)
     decl.cancel(at=uow.clock.now(), actor=actor.id, reason=reason)
     for order in uow.payments.orders_for(decl.id):
         if order.state is OrderState.OPEN:
             order.state = OrderState.SUPERSEDED
             uow.payments.save_order(order, decl.crossing_code)
+            _order_entry(uow, decl, order, "payment_order.superseded", journal.by(actor))
     uow.declarations.save(decl)
+    journal.steps(uow, decl, since=since, user=actor)
     uow.commit()
     return decl
 
@@ -213,6 +247,40 @@ def _store(uow: UnitOfWork, decl: Declaration, outcome: _Outcome) -> None:
         uow.declarations.add_lane_decision(decl.id, outcome.decision, uow.clock.now())
     if outcome.order is not None:
         uow.payments.add_order(outcome.order)
+        _order_entry(uow, decl, outcome.order, "payment_order.issued", SYSTEM_ACTOR)
+
+
+def _details(decl: Declaration, outcome: _Outcome | None) -> dict[Action, dict[str, object]]:
+    """The values each transition's entry carries: version lodged, totals, lane and draw."""
+    lodged: dict[str, object] = {
+        "acceptance_date": decl.acceptance_date,
+        "version": decl.current.number,
+        "content_digest": content_digest(decl.content),
+    }
+    if outcome is None:
+        return {Action.LODGE: lodged}
+    assert decl.lane is not None
+    lane: dict[str, object] = {"lane": decl.lane.value, "first": outcome.decision is not None}
+    if outcome.decision is not None:
+        lane.update(lane_payload(outcome.decision))
+    return {
+        Action.LODGE: lodged,
+        Action.ASSESS: assessment_payload(outcome.assessment),
+        Action.SELECT_LANE: lane,
+    }
+
+
+def _order_entry(
+    uow: UnitOfWork, decl: Declaration, order: PaymentOrder, action: str, who: tuple[str, str]
+) -> None:
+    journal.record(
+        uow,
+        who=who,
+        crossing=decl.crossing_code,
+        action=action,
+        subject=journal.declaration_subject(decl.id),
+        payload={"reference": decl.reference, **order_payload(order.reference, order.amount_iqd)},
+    )
 
 
 def _replace_payment_order(
@@ -225,6 +293,7 @@ def _replace_payment_order(
         if order.state is OrderState.OPEN:
             order.state = OrderState.SUPERSEDED
             uow.payments.save_order(order, decl.crossing_code)
+            _order_entry(uow, decl, order, "payment_order.superseded", SYSTEM_ACTOR)
     due = assessment.total_due_iqd - already_paid
     if due <= 0:
         # Nothing (more) to pay: a zero-duty declaration is settled at once. Refunds of an

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from manafidh.domain.errors import Conflict, Unauthenticated, ValidationFailed
 from manafidh.domain.identity import CROSSING_SCOPED, ApiToken, Permission, Role, User
+from manafidh.services import journal
 from manafidh.services.ports import PasswordHasher, UnitOfWork
 
 SESSION_LIFETIME = timedelta(hours=12)
@@ -60,6 +61,20 @@ def create_user(
         tax_id=tax_id,
     )
     uow.users.add(user, uow.clock.now())
+    journal.record(
+        uow,
+        who=journal.by(actor),
+        crossing="",
+        action="user.created",
+        subject=f"user:{user.id}",
+        payload={
+            "username": user.username,
+            "full_name": user.full_name,
+            "role": user.role.value,
+            "crossings": user.crossings,
+            "tax_id": user.tax_id,
+        },
+    )
     uow.commit()
     return user
 
@@ -81,27 +96,43 @@ def sign_in(
     ok = hasher.verify(user.password_hash if user else _DUMMY.get(hasher), password)
     if user is None or not ok or not user.active:
         raise Unauthenticated("wrong username or password")
-    return _issue(uow, user, kind=kind, name=f"{kind} sign-in")
+    return _issue(uow, user, kind=kind, name=f"{kind} sign-in", who=journal.by(user))
 
 
-def issue_api_token(*, uow: UnitOfWork, user: User, name: str) -> IssuedToken:
-    """Issue a long-lived API token for a system account."""
-    return _issue(uow, user, kind="api", name=name)
+def issue_api_token(
+    *, uow: UnitOfWork, user: User, name: str, actor: User | None = None
+) -> IssuedToken:
+    """Issue a long-lived API token for a system account (``actor`` None: the operator)."""
+    return _issue(uow, user, kind="api", name=name, who=journal.by(actor))
 
 
-def _issue(uow: UnitOfWork, user: User, *, kind: str, name: str) -> IssuedToken:
+def _issue(
+    uow: UnitOfWork, user: User, *, kind: str, name: str, who: tuple[str, str]
+) -> IssuedToken:
     token = secrets.token_urlsafe(32)
     now = uow.clock.now()
-    uow.users.add_token(
-        ApiToken(
-            id=uuid.uuid4().hex,
-            user_id=user.id,
-            kind=kind,
-            token_hash=token_digest(token),
-            name=name,
-            created_at=now,
-            expires_at=now + SESSION_LIFETIME if kind == "session" else None,
-        )
+    record = ApiToken(
+        id=uuid.uuid4().hex,
+        user_id=user.id,
+        kind=kind,
+        token_hash=token_digest(token),
+        name=name,
+        created_at=now,
+        expires_at=now + SESSION_LIFETIME if kind == "session" else None,
+    )
+    uow.users.add_token(record)
+    journal.record(
+        uow,
+        who=who,
+        crossing="",
+        action="token.issued",
+        subject=f"user:{user.id}",
+        payload={
+            "token_id": record.id,
+            "kind": kind,
+            "name": name,
+            "expires_at": record.expires_at,
+        },
     )
     uow.commit()
     return IssuedToken(token, user)
@@ -122,7 +153,18 @@ def authenticate(*, uow: UnitOfWork, token: str) -> User:
 
 def sign_out(*, uow: UnitOfWork, token: str) -> None:
     """Revoke a session token."""
+    record = uow.users.token(token_digest(token))
     uow.users.revoke_token(token_digest(token))
+    if record is not None and not record.revoked:
+        owner = uow.users.get(record.user_id)
+        journal.record(
+            uow,
+            who=journal.by(owner) if owner else ("unknown", "unknown"),
+            crossing="",
+            action="token.revoked",
+            subject=f"user:{record.user_id}",
+            payload={"token_id": record.id, "kind": record.kind},
+        )
     uow.commit()
 
 

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from manafidh.domain.audit.payloads import payment_payload
 from manafidh.domain.errors import Conflict, NotFound, ValidationFailed
 from manafidh.domain.payments.orders import Payment, PaymentOrder, is_valid_reference
+from manafidh.services import journal
 from manafidh.services.ports import UnitOfWork
 
 BANK = "bank"
@@ -62,10 +64,25 @@ def confirm_bank_payment(*, uow: UnitOfWork, confirmation: Confirmation) -> Conf
     decl = uow.declarations.get(order.declaration_id)
     assert decl is not None
     now = uow.clock.now()
-    settled = order.receive(Payment(c.bank_transaction_id, c.amount_iqd, c.paid_at, now))
+    payment = Payment(c.bank_transaction_id, c.amount_iqd, c.paid_at, now)
+    settled = order.receive(payment)
     uow.payments.save_order(order, decl.crossing_code)
+    journal.record(
+        uow,
+        who=(BANK, BANK),
+        crossing=decl.crossing_code,
+        action="payment.received",
+        subject=f"payment:{c.bank_transaction_id}",
+        payload={
+            "reference": decl.reference,
+            "order_state": order.state.value,
+            **payment_payload(order.reference, decl.id, payment),
+        },
+    )
     if settled:
+        since = len(decl.transitions)
         decl.record_settlement(at=now, actor=BANK)
         uow.declarations.save(decl)
+        journal.steps(uow, decl, since=since)
     uow.commit()
     return ConfirmationResult(order, decl.reference, duplicate=False)

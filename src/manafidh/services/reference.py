@@ -13,6 +13,7 @@ from manafidh.domain.reference import Country, Crossing, Currency, ExchangeRate,
 from manafidh.domain.risk.lanes import LaneRule
 from manafidh.domain.tariff.rates import TariffRate, TariffSchedule
 from manafidh.domain.validity import find_overlap
+from manafidh.services import journal
 from manafidh.services.ports import UnitOfWork
 
 
@@ -62,6 +63,27 @@ def load_reference(
             uow.reference.add_lane_rule(rule, actor=actor, reason="shipped default rule", at=now)
             added["lane_rules"] += 1
     added["exchange_rates"] += _add_checked_rates(uow, extra_rates)
+    journal.record(
+        uow,
+        who=(actor, "operator"),
+        crossing="",
+        action="reference.loaded",
+        subject="reference:bundle",
+        payload={
+            "added": added,
+            "sizes": {
+                "hs_codes": len(bundle.hs_codes),
+                "countries": len(bundle.countries),
+                "currencies": len(bundle.currencies),
+                "crossings": len(bundle.crossings),
+                "exchange_rates": len(bundle.exchange_rates) + len(extra_rates),
+                "tariff_rates": len(bundle.tariff_rates),
+                "parameters": len(bundle.parameters),
+                "lane_rules": len(bundle.lane_rules),
+            },
+            "extra_exchange_rates": _rates(extra_rates),
+        },
+    )
     uow.commit()
     return added
 
@@ -88,8 +110,30 @@ def import_exchange_rates(
     if actor is not None:
         actor.require(Permission.MANAGE_REFERENCE)
     count = _add_checked_rates(uow, rates)
+    journal.record(
+        uow,
+        who=journal.by(actor),
+        crossing="",
+        action="reference.exchange_rates_imported",
+        subject="reference:exchange_rates",
+        payload={"added": count, "rates": _rates(rates)},
+    )
     uow.commit()
     return count
+
+
+def _rates(rates: Sequence[ExchangeRate]) -> list[dict[str, object]]:
+    """Exchange rates as audit payload values."""
+    return [
+        {
+            "currency": r.currency,
+            "valid_from": r.valid_from,
+            "valid_to": r.valid_to,
+            "iqd_per_unit": r.iqd_per_unit,
+            "source": r.source,
+        }
+        for r in rates
+    ]
 
 
 def _add_checked_rates(uow: UnitOfWork, rates: Sequence[ExchangeRate]) -> int:

@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -385,4 +386,49 @@ simulation_truth = Table(
     Column("declaration_id", String(32), ForeignKey("declarations.id"), primary_key=True),
     Column("misdeclaration", String(32), nullable=True),
     Column("details", JSON, nullable=False),
+)
+
+# -- the audit log (issue #6; docs/adr/0005-audit-log.md, docs/audit-format.md) ----------------
+# Columns hold exactly what is hashed: the instant as canonical text, the payload as canonical
+# JSON text, so verification reads bytes and never re-encodes a typed value.
+audit_entries = Table(
+    "audit_entries",
+    metadata,
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", String(27), nullable=False, index=True),
+    Column("actor", String(32), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("crossing", String(8), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("subject", String(100), nullable=False, index=True),
+    Column("payload", Text, nullable=False),
+    Column("leaf", LargeBinary(32), nullable=False),
+    Column("mac", LargeBinary(32), nullable=False),
+    Index("ix_audit_entries_actor_idx", "actor", "idx"),
+)
+
+# One row (id 1): the log's size and Merkle frontier with their MAC, updated in the transaction of
+# each append (its row lock serialises appenders), and when the last tree head was signed. Tree
+# heads are signed from the frontier, so it is MAC'd: an insider cannot make the log sign a root
+# of rows they changed.
+audit_state = Table(
+    "audit_state",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("size", BigInteger, nullable=False),
+    Column("frontier", LargeBinary, nullable=False),
+    Column("mac", LargeBinary(32), nullable=False),  # of size and frontier, under the MAC key
+    Column("head_size", BigInteger, nullable=False),
+    Column("head_at", String(27), nullable=True),
+)
+
+audit_tree_heads = Table(
+    "audit_tree_heads",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tree_size", BigInteger, nullable=False, index=True),
+    Column("root_hash", LargeBinary(32), nullable=False),
+    Column("timestamp", String(27), nullable=False),
+    Column("signature", LargeBinary(64), nullable=False),
+    Column("key_id", String(64), nullable=False),
 )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Self
 
 from sqlalchemy import Connection, Engine
 
+from manafidh.adapters.db.audit import SqlAuditLog
+from manafidh.adapters.db.audit_records import SqlAuditRecords
 from manafidh.adapters.db.repositories import (
     SqlDeclarationRepository,
     SqlGateRepository,
@@ -15,6 +18,19 @@ from manafidh.adapters.db.repositories import (
     SqlUserRepository,
 )
 from manafidh.domain.clock import Clock
+from manafidh.services.ports import AuditKeys
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    """The audit key and how often tree heads are signed while appending."""
+
+    keys: AuditKeys | None
+    checkpoint_every: int = 1000
+    checkpoint_minutes: int = 10
+
+
+NO_AUDIT = AuditSettings(None)
 
 
 class SqlUnitOfWork:
@@ -26,11 +42,21 @@ class SqlUnitOfWork:
     payments: SqlPaymentRepository
     gate: SqlGateRepository
     reports: SqlReportRepository
+    audit: SqlAuditLog
+    audit_records: SqlAuditRecords
 
-    def __init__(self, engine: Engine, clock: Clock, *, readonly: bool = False) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        *,
+        readonly: bool = False,
+        audit: AuditSettings = NO_AUDIT,
+    ) -> None:
         self.engine = engine
         self.clock = clock
         self.readonly = readonly
+        self.audit_settings = audit
         self._conn: Connection | None = None
 
     def __enter__(self) -> Self:
@@ -45,6 +71,16 @@ class SqlUnitOfWork:
         self.payments = SqlPaymentRepository(conn, lock=not self.readonly)
         self.gate = SqlGateRepository(conn)
         self.reports = SqlReportRepository(conn)
+        a = self.audit_settings
+        self.audit = SqlAuditLog(
+            conn,
+            clock=self.clock,
+            keys=a.keys,
+            readonly=self.readonly,
+            checkpoint_every=a.checkpoint_every,
+            checkpoint_minutes=a.checkpoint_minutes,
+        )
+        self.audit_records = SqlAuditRecords(conn)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -57,22 +93,25 @@ class SqlUnitOfWork:
             self._conn = None
 
     def commit(self) -> None:
-        """Make every change of this unit of work durable, all at once."""
+        """Write the pending audit entries, then make every change durable, all at once."""
         assert self._conn is not None
+        self.audit.flush()
         self._conn.commit()
 
     def rollback(self) -> None:
-        """Discard every change of this unit of work."""
+        """Discard every change of this unit of work (audit entries included)."""
         assert self._conn is not None
+        self.audit.discard()
         self._conn.rollback()
 
 
 class UnitOfWorkFactory:
     """Makes units of work bound to one engine and clock (wired in bootstrap)."""
 
-    def __init__(self, engine: Engine, clock: Clock) -> None:
+    def __init__(self, engine: Engine, clock: Clock, audit: AuditSettings = NO_AUDIT) -> None:
         self.engine = engine
         self.clock = clock
+        self.audit = audit
 
     def __call__(self, *, readonly: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.clock, readonly=readonly)
+        return SqlUnitOfWork(self.engine, self.clock, readonly=readonly, audit=self.audit)
