@@ -301,3 +301,21 @@ def test_a_trader_may_not_release_or_create_users(client, auth, bank_confirm):
 def _count(container, table) -> int:
     with container.engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(table)).scalar_one()
+
+
+def test_a_confirmation_without_a_time_zone_is_refused_and_stores_nothing(
+    client, auth, bank_confirm, container
+):
+    trader = auth("trader")
+    ref = _lodge(client, trader)["reference"]
+    order = client.get(f"/api/v1/declarations/{ref}/payment-orders", headers=trader).json()[0]
+    body = {
+        "bank_transaction_id": "TX-NAIVE",
+        "payment_reference": order["reference"],
+        "amount": order["amount_iqd"],
+        "paid_at": "2026-03-15T09:30:00",  # whose 09:30? Baghdad's or the bank's server's?
+    }
+    r = bank_confirm(body)
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "validation_failed"
+    assert _count(container, t.payments) == 0

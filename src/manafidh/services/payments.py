@@ -43,6 +43,8 @@ def confirm_bank_payment(*, uow: UnitOfWork, confirmation: Confirmation) -> Conf
         raise ValidationFailed("amount must be positive", field="amount_iqd")
     if c.amount_iqd != c.amount_iqd.quantize(Decimal("0.001")):
         raise ValidationFailed("amount has more decimals than fils", field="amount_iqd")
+    if c.paid_at.tzinfo is None:
+        raise ValidationFailed("the payment time must carry its time zone", field="paid_at")
     if not is_valid_reference(c.payment_reference):
         raise ValidationFailed(
             "payment reference fails its ISO 11649 check digits", field="payment_reference"

@@ -15,6 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from manafidh.adapters.db import tables as t
 from manafidh.domain.alarms import Alarm, AlarmKind, Severity
 from manafidh.domain.declarations.model import (
+    ITEM_FIELDS,
     Content,
     Declaration,
     Item,
@@ -365,17 +366,6 @@ _VERSION_FIELDS = (
     "freight",
     "insurance",
 )
-_ITEM_FIELDS = (
-    "line_no",
-    "hs_code",
-    "description",
-    "origin_country",
-    "quantity",
-    "unit",
-    "net_mass_kg",
-    "gross_mass_kg",
-    "invoice_value",
-)
 
 
 _d = t.declarations.c
@@ -487,7 +477,7 @@ class SqlDeclarationRepository:
             self.conn.execute(
                 _INSERT_ITEM,
                 [
-                    {"version_id": version_id, **{f: getattr(i, f) for f in _ITEM_FIELDS}}
+                    {"version_id": version_id, **{f: getattr(i, f) for f in ITEM_FIELDS}}
                     for i in version.content.items
                 ],
             )
@@ -551,7 +541,7 @@ class SqlDeclarationRepository:
         if vrows:
             for r in self.conn.execute(_ITEMS_OF, {"ids": [v.id for v in vrows]}):
                 items.setdefault(r.version_id, []).append(
-                    Item(**{f: getattr(r, f) for f in _ITEM_FIELDS})
+                    Item(**{f: getattr(r, f) for f in ITEM_FIELDS})
                 )
         out: dict[str, list[Version]] = {i: [] for i in ids}
         for v in vrows:

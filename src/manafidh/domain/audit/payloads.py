@@ -10,22 +10,10 @@ import hashlib
 from typing import Any
 
 from manafidh.domain.audit.canonical import canonical_json, normalise
-from manafidh.domain.declarations.model import Content
+from manafidh.domain.declarations.model import ITEM_FIELDS, Content
 from manafidh.domain.payments.orders import Payment
 from manafidh.domain.risk.lanes import LaneDecision
 from manafidh.domain.tariff.assessment import Assessment
-
-ITEM_FIELDS = (
-    "line_no",
-    "hs_code",
-    "description",
-    "origin_country",
-    "quantity",
-    "unit",
-    "net_mass_kg",
-    "gross_mass_kg",
-    "invoice_value",
-)
 
 
 def content_payload(content: Content) -> dict[str, Any]:

@@ -7,7 +7,7 @@ of immutable versions. An amendment appends a version; nothing is ever overwritt
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -72,6 +72,10 @@ class Item:
             raise ValidationFailed(
                 "invoice value cannot be negative", field="invoice_value", **where
             )
+
+
+# The item's fields in declaration order: what storage and the audit payload both carry.
+ITEM_FIELDS = tuple(f.name for f in fields(Item))
 
 
 @dataclass

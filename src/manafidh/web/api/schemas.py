@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from manafidh.domain.declarations.model import Content, Declaration, Item, Regime
 from manafidh.domain.identity import Role
@@ -132,7 +132,7 @@ class BankConfirmationIn(Strict):
     payment_reference: Annotated[str, StringConstraints(min_length=5, max_length=40)]
     amount: Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=3, allow_inf_nan=False)]
     currency: Annotated[str, StringConstraints(pattern=r"^IQD$")] = "IQD"
-    paid_at: datetime
+    paid_at: AwareDatetime  # a bank time without its zone is ambiguous by hours
 
 
 class TokenIn(Strict):
