@@ -28,6 +28,7 @@ from psycopg.rows import TupleRow
 from sqlalchemy.engine import URL, make_url
 
 EXTERNAL_URL_ENV = "MANAFIDH_TEST_PG_URL"
+EXTRA_OPTIONS_ENV = "MANAFIDH_TEST_PG_OPTIONS"
 DIR_PREFIX = "manafidh-pg-"
 OWNER_FILE = "owner.pid"
 START_ATTEMPTS = 3
@@ -219,6 +220,8 @@ class PgCluster:
                     "-c synchronous_commit=off",
                     "-c full_page_writes=off",
                     "-c max_connections=200",
+                    # Extra server settings for profiling, e.g. loading pg_stat_statements.
+                    os.environ.get(EXTRA_OPTIONS_ENV, ""),
                 ]
             )
             result = self._run(

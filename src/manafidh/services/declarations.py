@@ -300,8 +300,10 @@ def _replace_payment_order(
         # overpayment after a downward amendment are a revenue-ledger matter (issue #7).
         decl.record_settlement(at=uow.clock.now(), actor=SYSTEM)
         return None
-    serial = uow.declarations.next_number("payment_order")
-    body = f"{decl.crossing_code}{assessment.acceptance_date:%y}{serial:09d}"
+    # The declaration's number and the order's rank within it: unique without a shared
+    # counter, which would make every lodging at every crossing queue on one locked row.
+    # "P" keeps the two numbers apart, so no two declarations' orders can share a body.
+    body = f"{decl.reference.replace('-', '')}P{len(orders) + 1:02d}"
     decl.settled = False
     return PaymentOrder(
         id=uuid.uuid4().hex,

@@ -53,7 +53,7 @@ class ReferenceRepository(Protocol):
 
 
 class DeclarationRepository(Protocol):
-    """Declarations with their versions and transitions."""
+    """Declarations with their versions; transitions are appended, and read apart."""
 
     def add(self, declaration: Declaration) -> None: ...
     def get(self, declaration_id: str) -> Declaration | None: ...

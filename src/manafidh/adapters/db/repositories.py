@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -81,23 +81,6 @@ def _cached(conn: Connection, kind: str, build: Any, generation: int) -> Any:
     return value
 
 
-_CURRENCY = select(t.currencies).where(t.currencies.c.code == bindparam("code"))
-_RATE_ON = (
-    select(t.exchange_rates)
-    .where(t.exchange_rates.c.currency == bindparam("currency"))
-    .where(t.exchange_rates.c.valid_from <= bindparam("day"))
-    .where(
-        or_(t.exchange_rates.c.valid_to.is_(None), t.exchange_rates.c.valid_to >= bindparam("day"))
-    )
-)
-_KNOWN_HS = select(t.hs_codes.c.code).where(
-    t.hs_codes.c.code.in_(bindparam("codes", expanding=True))
-)
-_KNOWN_COUNTRIES = select(t.countries.c.alpha2).where(
-    t.countries.c.alpha2.in_(bindparam("codes", expanding=True))
-)
-
-
 class SqlReferenceRepository:
     """Reference data tables."""
 
@@ -123,29 +106,38 @@ class SqlReferenceRepository:
         return result
 
     def unknown_hs_codes(self, codes: Iterable[str]) -> set[str]:
-        wanted = {c[:6] for c in codes}
-        known = self.conn.execute(_KNOWN_HS, {"codes": list(wanted)})
-        found = {r[0] for r in known}
-        return {c for c in codes if c[:6] not in found}
+        known = self._code_set("hs_codes", t.hs_codes.c.code)
+        return {c for c in codes if c[:6] not in known}
 
     def unknown_countries(self, codes: Iterable[str]) -> set[str]:
-        wanted = set(codes)
-        rows = self.conn.execute(_KNOWN_COUNTRIES, {"codes": list(wanted)})
-        return wanted - {r[0] for r in rows}
+        return set(codes) - self._code_set("countries", t.countries.c.alpha2)
+
+    def _code_set(self, kind: str, column: Any) -> frozenset[str]:
+        def build() -> frozenset[str]:
+            return frozenset(r[0] for r in self.conn.execute(select(column)))
+
+        result: frozenset[str] = self._cached(kind, build)
+        return result
 
     def currency(self, code: str) -> Currency | None:
-        row = self.conn.execute(_CURRENCY, {"code": code}).first()
-        if row is None:
-            return None
-        return Currency(row.code, row.numeric, row.name, row.minor_unit)
+        def build() -> dict[str, Currency]:
+            rows = self.conn.execute(select(t.currencies))
+            return {r.code: Currency(r.code, r.numeric, r.name, r.minor_unit) for r in rows}
+
+        by_code: dict[str, Currency] = self._cached("currencies", build)
+        return by_code.get(code)
 
     def exchange_rate(self, currency: str, day: date) -> ExchangeRate | None:
-        row = self.conn.execute(_RATE_ON, {"currency": currency, "day": day}).first()
-        if row is None:
-            return None
-        return ExchangeRate(
-            row.currency, row.valid_from, row.valid_to, row.iqd_per_unit, row.source
-        )
+        def build() -> dict[str, list[ExchangeRate]]:
+            by_currency: dict[str, list[ExchangeRate]] = {}
+            for r in self.conn.execute(select(t.exchange_rates)):
+                by_currency.setdefault(r.currency, []).append(
+                    ExchangeRate(r.currency, r.valid_from, r.valid_to, r.iqd_per_unit, r.source)
+                )
+            return by_currency
+
+        rates: dict[str, list[ExchangeRate]] = self._cached("exchange_rates", build)
+        return next((r for r in rates.get(currency, ()) if applies_on(r, day)), None)
 
     def exchange_rates(self, currency: str) -> list[ExchangeRate]:
         c = t.exchange_rates.c
@@ -334,6 +326,29 @@ def _declaration(
     )
 
 
+def _version(m: Mapping[str, Any], items: list[Item], p: str) -> Version:
+    """A version from a row's mapping whose version columns are named ``p`` + column."""
+    content = Content(
+        regime=Regime(m[p + "regime"]),
+        importer_name=m[p + "importer_name"],
+        importer_tax_id=m[p + "importer_tax_id"],
+        exporter_name=m[p + "exporter_name"],
+        vehicle_plates=list(m[p + "vehicle_plates"]),
+        trailer_plate=m[p + "trailer_plate"],
+        driver_name=m[p + "driver_name"],
+        driver_document=m[p + "driver_document"],
+        dispatch_country=m[p + "dispatch_country"],
+        origin_country=m[p + "origin_country"],
+        invoice_currency=m[p + "invoice_currency"],
+        freight=m[p + "freight"],
+        insurance=m[p + "insurance"],
+        items=items,
+    )
+    return Version(
+        m[p + "number"], content, m[p + "created_at"], m[p + "created_by"], m[p + "reason"]
+    )
+
+
 def _crossing(r: Row[Any]) -> Crossing:
     return Crossing(
         code=r.code,
@@ -371,17 +386,34 @@ _VERSION_FIELDS = (
 _d = t.declarations.c
 _INSERT_DECLARATION = insert(t.declarations)
 _UPDATE_DECLARATION = update(t.declarations).where(_d.id == bindparam("key"))
-_BY_ID = select(t.declarations).where(_d.id == bindparam("key"))
-_BY_REFERENCE = select(t.declarations).where(_d.reference == bindparam("key"))
-_BY_KEY = select(t.declarations).where(
-    or_(_d.id == bindparam("key"), _d.reference == bindparam("key"))
+_v = t.declaration_versions.c
+_i = t.declaration_items.c
+# A declaration with all its versions and their items, in one statement: the declaration's
+# columns, then the version's (prefixed "v_") and the item's ("i_"), a row per item.
+_FULL = (
+    select(
+        t.declarations,
+        *[c.label(f"v_{c.name}") for c in t.declaration_versions.c],
+        *[c.label(f"i_{c.name}") for c in t.declaration_items.c],
+    )
+    .select_from(
+        t.declarations.join(t.declaration_versions, _v.declaration_id == _d.id).outerjoin(
+            t.declaration_items, _i.version_id == _v.id
+        )
+    )
+    .order_by(_d.id, _v.number, _i.line_no)
 )
-_LOCKED = {q: q.with_for_update() for q in (_BY_ID, _BY_REFERENCE, _BY_KEY)}
-_RELEASED_FOR_PLATE = select(t.declarations).where(
+_BY_ID = _FULL.where(_d.id == bindparam("key"))
+_BY_REFERENCE = _FULL.where(_d.reference == bindparam("key"))
+_BY_KEY = _FULL.where(or_(_d.id == bindparam("key"), _d.reference == bindparam("key")))
+# Only the declaration's row is locked (PostgreSQL refuses FOR UPDATE on an outer join's side).
+_LOCKED = {q: q.with_for_update(of=t.declarations) for q in (_BY_ID, _BY_REFERENCE, _BY_KEY)}
+_RELEASED_FOR_PLATE = _FULL.where(
     _d.crossing_code == bindparam("crossing"),
     _d.plate == bindparam("plate"),
     _d.state == "released",
 )
+_RELEASED_FOR_PLATE_LOCKED = _RELEASED_FOR_PLATE.with_for_update(of=t.declarations)
 _INSERT_VERSION = insert(t.declaration_versions).returning(t.declaration_versions.c.id)
 _INSERT_ITEM = insert(t.declaration_items)
 _INSERT_TRANSITION = insert(t.declaration_transitions)
@@ -513,17 +545,42 @@ class SqlDeclarationRepository:
     def _one(self, query: Any, key: str) -> Declaration | None:
         if self.lock:
             query = _LOCKED[query]
-        row = self.conn.execute(query, {"key": key}).first()
-        return self._load(row) if row else None
+        found = self._load(self.conn.execute(query, {"key": key}))
+        return found[0] if found else None
 
-    def _load(self, row: Row[Any]) -> Declaration:
-        versions = self._versions([row.id])[row.id]
-        transitions = self.transitions(row.id)
-        d = _declaration(row, versions, transitions)
-        # Versions and transitions are append-only: remember how many exist so that save()
-        # inserts only the new ones.
-        self._seen[d.id] = (len(versions), len(transitions))
-        return d
+    def _load(self, rows: Iterable[Row[Any]]) -> list[Declaration]:
+        """Declarations from the rows of a ``_FULL`` query (a row per item, in order)."""
+        out: list[Declaration] = []
+        items: list[Item] = []
+        decl: Row[Any] | None = None
+        version: Row[Any] | None = None
+        versions: list[Version] = []
+
+        def close_version() -> None:
+            if version is not None:
+                versions.append(_version(version._mapping, items, "v_"))
+
+        def close_declaration() -> None:
+            if decl is not None:
+                d = _declaration(decl, versions, [])
+                # Versions and transitions are append-only: save() inserts only what is new.
+                self._seen[d.id] = (len(versions), 0)
+                out.append(d)
+
+        for r in rows:
+            if decl is None or r.id != decl.id:
+                close_version()
+                close_declaration()
+                decl, version, versions, items = r, r, [], []
+            elif r.v_id != version.v_id:  # type: ignore[union-attr]
+                close_version()
+                version, items = r, []
+            if r.i_id is not None:
+                m = r._mapping
+                items.append(Item(**{f: m[f"i_{f}"] for f in ITEM_FIELDS}))
+        close_version()
+        close_declaration()
+        return out
 
     def transitions(self, declaration_id: str) -> list[Transition]:
         """The full recorded history of a declaration's lifecycle, oldest first."""
@@ -545,31 +602,13 @@ class SqlDeclarationRepository:
                 )
         out: dict[str, list[Version]] = {i: [] for i in ids}
         for v in vrows:
-            content = Content(
-                regime=Regime(v.regime),
-                importer_name=v.importer_name,
-                importer_tax_id=v.importer_tax_id,
-                exporter_name=v.exporter_name,
-                vehicle_plates=list(v.vehicle_plates),
-                trailer_plate=v.trailer_plate,
-                driver_name=v.driver_name,
-                driver_document=v.driver_document,
-                dispatch_country=v.dispatch_country,
-                origin_country=v.origin_country,
-                invoice_currency=v.invoice_currency,
-                freight=v.freight,
-                insurance=v.insurance,
-                items=items.get(v.id, []),
-            )
-            out[v.declaration_id].append(
-                Version(v.number, content, v.created_at, v.created_by, v.reason)
-            )
+            out[v.declaration_id].append(_version(v._mapping, items.get(v.id, []), ""))
         return out
 
     def released_for_plate(self, crossing_code: str, plate: str) -> list[Declaration]:
         params = {"crossing": crossing_code, "plate": normalise_plate(plate)}
-        rows = self.conn.execute(_RELEASED_FOR_PLATE, params).all()
-        return [self._load(r) for r in rows]
+        query = _RELEASED_FOR_PLATE_LOCKED if self.lock else _RELEASED_FOR_PLATE
+        return self._load(self.conn.execute(query, params))
 
     def search(
         self,

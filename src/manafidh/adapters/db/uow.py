@@ -83,10 +83,17 @@ class SqlUnitOfWork:
         self.audit_records = SqlAuditRecords(conn)
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
         assert self._conn is not None
         try:
-            if self._conn.in_transaction():
+            if not self._conn.in_transaction():
+                pass
+            elif self.readonly and exc_type is None:
+                # Ending a read with COMMIT, not ROLLBACK, keeps psycopg's prepared statements:
+                # psycopg forgets all of them on every ROLLBACK, and then plans each statement
+                # afresh (measured: about half of PostgreSQL's time on the clearance path).
+                self._conn.commit()
+            else:
                 self._conn.rollback()
         finally:
             self._conn.close()

@@ -147,7 +147,12 @@ class Transition:
 
 @dataclass
 class Declaration:
-    """A customs declaration: identity, lifecycle state and versions of its content."""
+    """A customs declaration: identity, lifecycle state and versions of its content.
+
+    ``transitions`` holds the transitions recorded since the object was made or loaded: the
+    state machine needs only the current state, so repositories load the recorded history apart
+    (``DeclarationRepository.transitions``) and append what is new here.
+    """
 
     id: str
     reference: str
