@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from sqlalchemy import func, select
 from tests.factories import payload
 
@@ -319,3 +321,29 @@ def test_a_confirmation_without_a_time_zone_is_refused_and_stores_nothing(
     assert r.status_code == 422
     assert r.json()["error"]["code"] == "validation_failed"
     assert _count(container, t.payments) == 0
+
+
+def test_reading_a_declaration_does_not_wait_for_a_writer(client, auth, container):
+    """A read answers while another transaction holds the write lock it would have queued on."""
+    trader = auth("trader")
+    ref = _lodge(client, trader)["reference"]
+    answers: list = []
+    with container.engine.connect() as other:
+        # Another writer is mid-transaction: on SQLite it holds the database's write lock
+        # (BEGIN IMMEDIATE), on PostgreSQL the row lock of this very declaration.
+        other.execute(
+            t.declarations.update()
+            .where(t.declarations.c.reference == ref)
+            .values(updated_at=t.declarations.c.updated_at)
+        )
+        reader = threading.Thread(
+            target=lambda: answers.append(client.get(f"/api/v1/declarations/{ref}", headers=trader))
+        )
+        reader.start()
+        reader.join(timeout=10)
+        answered_while_locked = bool(answers)
+        other.rollback()  # let a blocked reader go, so that a failure cannot hang the suite
+    reader.join()
+    assert answered_while_locked, "the read waited behind the writer"
+    assert answers[0].status_code == 200, answers[0].text
+    assert answers[0].json()["reference"] == ref

@@ -24,9 +24,14 @@ def container(request: Request) -> Container:
     return c
 
 
-def uow(c: Annotated[Container, Depends(container)]) -> Iterator[SqlUnitOfWork]:
+# Requests that only read get a read-only unit of work: no writer lock on SQLite (many pages
+# can be read while a declaration is being lodged), no row locks on PostgreSQL.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def uow(request: Request, c: Annotated[Container, Depends(container)]) -> Iterator[SqlUnitOfWork]:
     """A unit of work for the request (rolled back unless a service commits)."""
-    with c.uow() as unit:
+    with c.uow(readonly=request.method in SAFE_METHODS) as unit:
         yield unit
 
 
