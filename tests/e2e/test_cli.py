@@ -209,3 +209,27 @@ def test_demo_builds_its_own_database_with_users_and_traffic(tmp_path):
         latest = conn.execute(text("select max(lodged_at) from declarations")).scalar()
     engine.dispose()
     assert latest is not None
+
+
+def test_users_change_moves_an_officer_and_a_bad_change_exits_non_zero(db, tmp_path):
+    ok(
+        manafidh(
+            "users", "create", "officer.cli", "--role", "officer", "--name", "Officer",
+            "--crossing", "SHL", "--password", PASSWORD, db=db, cwd=tmp_path,
+        )
+    )  # fmt: skip
+    out = ok(
+        manafidh(
+            "users", "change", "officer.cli", "--crossing", "PWK", "--reason", "rota",
+            db=db, cwd=tmp_path,
+        )
+    )  # fmt: skip
+    assert "officer.cli: officer, PWK, active" in out
+    before = snapshot(db)
+    bad = manafidh(
+        "users", "change", "officer.cli", "--crossing", "XXX", "--reason", "r", db=db, cwd=tmp_path
+    )
+    assert bad.returncode != 0
+    assert "unknown crossing XXX" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
+    assert snapshot(db) == before

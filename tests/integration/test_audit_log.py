@@ -24,6 +24,7 @@ from manafidh.domain.audit.tree_head import TreeHead, sth_message
 from manafidh.domain.declarations.model import Lane
 from manafidh.domain.declarations.states import State
 from manafidh.services import audit, clearance, declarations, payments
+from manafidh.services.identity import change_user
 from manafidh.simulation import traffic
 from manafidh.simulation.runner import simulate
 
@@ -514,3 +515,33 @@ def test_another_key_file_cannot_append_and_says_why(container, make_user):
     with pytest.raises(AuditStateTampered, match="not the key that wrote this log"):
         _submit(elsewhere, trader)
     assert _verify(container).ok
+
+
+def test_it_names_a_role_granted_in_the_users_table_and_accepts_one_granted_through_the_log(
+    container, make_user
+):
+    officer = make_user("officer", crossings=["SHL"])
+    insider = make_user("inspector", crossings=["SHL"])
+    with container.uow() as uow:
+        change_user(
+            uow=uow,
+            actor=None,
+            username=officer.username,
+            reason="posted to Zurbatiyah from 1 April (order 17/2026)",
+            crossings=["ZRB"],
+        )
+    i = _index_of(container, "user.changed", subject=f"user:{officer.id}")
+    assert _verify(container).ok  # a change made through the service is its own record
+    _sql(
+        container,
+        update(t.users).where(t.users.c.id == insider.id).values(role="supervisor"),
+        update(t.users).where(t.users.c.id == officer.id).values(crossings=["ZRB", "SHL"]),
+    )
+    report = _verify(container)
+    found = sorted((f.record or "", f.index or 0, f.message) for f in report.findings)
+    assert [(r, n) for r, n, _ in found] == [
+        (f"users[{insider.username}]", _index_of(container, "user.created", f"user:{insider.id}")),
+        (f"users[{officer.username}]", i),
+    ]
+    assert "role is supervisor in the record but inspector" in found[0][2]
+    assert "crossings" in found[1][2]

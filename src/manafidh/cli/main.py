@@ -86,6 +86,30 @@ def users_create(
     console.print(f"created {user.username} ({user.role.value})")
 
 
+@users_app.command("change")
+def users_change(
+    username: str,
+    reason: str = typer.Option(..., help="Why (kept in the audit log)"),
+    role: Role | None = typer.Option(None, help="The new role"),
+    crossing: list[str] = typer.Option([], help="The new crossings (repeat; replaces all)"),
+    active: bool | None = typer.Option(None, "--active/--inactive", help="Enable or disable"),
+) -> None:
+    """Change a user's role, crossings or whether the account is active."""
+    c = container()
+    with one_line_errors(), c.uow() as uow:
+        user = identity.change_user(
+            uow=uow,
+            actor=None,
+            username=username,
+            reason=reason,
+            role=role,
+            crossings=list(crossing) or None,
+            active=active,
+        )
+    state = "active" if user.active else "inactive"
+    console.print(f"{user.username}: {user.role.value}, {','.join(user.crossings)}, {state}")
+
+
 @users_app.command("token")
 def users_token(
     username: str, name: str = typer.Option("cli", help="What the token is for")

@@ -20,6 +20,7 @@ from manafidh.domain.audit.merkle import (
     verify_inclusion,
 )
 from manafidh.domain.audit.payloads import (
+    access_payload,
     assessment_payload,
     check_payload,
     content_payload,
@@ -44,6 +45,8 @@ RECORD_ACTIONS = (
     *(f"declaration.{a.value}" for a in Action),
     "payment_order.issued",
     "payment.received",
+    "user.created",
+    "user.changed",
 )
 
 
@@ -148,7 +151,7 @@ def _check_state(state: LogState, scan: LogScan, keys: AuditKeys) -> list[Findin
 
 
 def check_records(uow: UnitOfWork) -> tuple[int, list[Finding]]:
-    """Compare payments, orders, lanes, versions, assessments and checks with their entries."""
+    """Compare payments, orders, lanes, versions, assessments, checks, users with entries."""
     index = EntryIndex()
     for i, subject, action, payload in uow.audit.payloads(RECORD_ACTIONS):
         index.add(i, subject, action, json.loads(payload))
@@ -205,6 +208,16 @@ def _record_views(uow: UnitOfWork) -> Iterable[RecordView]:
             f"payment:{p.bank_transaction_id}",
             "payment.received",
             payment_payload(order_ref, decl_id, p),
+        )
+    for user in r.users():
+        # The latest entry about a user says what the account may do: a role or crossing
+        # granted in the table around the log (an insider making themselves supervisor) shows.
+        yield RecordView(
+            f"users[{user.username}]",
+            f"user:{user.id}",
+            "user.",
+            access_payload(user),
+            last=True,
         )
     for decl_id, ref, check_id, kind, found, fraud_kind in r.checks():
         yield RecordView(

@@ -8,7 +8,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from manafidh.domain.errors import Conflict, Unauthenticated, ValidationFailed
+from manafidh.domain.audit.payloads import access_payload
+from manafidh.domain.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unauthenticated,
+    ValidationFailed,
+)
 from manafidh.domain.identity import CROSSING_SCOPED, ApiToken, Permission, Role, User
 from manafidh.services import journal
 from manafidh.services.ports import PasswordHasher, UnitOfWork
@@ -70,9 +77,69 @@ def create_user(
         payload={
             "username": user.username,
             "full_name": user.full_name,
-            "role": user.role.value,
-            "crossings": user.crossings,
             "tax_id": user.tax_id,
+            **access_payload(user),
+        },
+    )
+    uow.commit()
+    return user
+
+
+def change_user(
+    *,
+    uow: UnitOfWork,
+    actor: User | None,
+    username: str,
+    reason: str,
+    role: Role | None = None,
+    crossings: list[str] | None = None,
+    active: bool | None = None,
+) -> User:
+    """Change a user's role, crossings or whether the account is active, saying why.
+
+    The change takes effect on the user's next request (every request reads the user afresh);
+    deactivating an account also revokes its sessions and tokens.
+    """
+    if actor is not None:
+        actor.require(Permission.MANAGE_USERS)
+    if not reason.strip():
+        raise ValidationFailed("say why the user is changed", field="reason")
+    user = uow.users.by_username(username.strip().lower())
+    if user is None:
+        raise NotFound(f"no user {username}", username=username)
+    if actor is not None and actor.id == user.id:
+        raise Forbidden("administrators may not change their own access")
+    before = access_payload(user)
+    if role is not None:
+        user.role = role
+    if crossings is not None:
+        for code in crossings:
+            if uow.reference.crossing(code) is None:
+                raise ValidationFailed(f"unknown crossing {code}", field="crossings")
+        user.crossings = sorted(set(crossings))
+    if active is not None:
+        user.active = active
+    if user.role in CROSSING_SCOPED and not user.crossings:
+        raise ValidationFailed(
+            f"a {user.role.value} must be posted to a crossing", field="crossings"
+        )
+    after = access_payload(user)
+    if after == before:
+        raise ValidationFailed("nothing to change", field="user")
+    uow.users.save(user)
+    revoked = uow.users.revoke_tokens_of(user.id) if not user.active else 0
+    journal.record(
+        uow,
+        who=journal.by(actor),
+        crossing="",
+        action="user.changed",
+        subject=f"user:{user.id}",
+        payload={
+            "username": user.username,
+            "reason": reason.strip(),
+            "before": before,
+            "tokens_revoked": revoked,
+            **after,
         },
     )
     uow.commit()

@@ -8,8 +8,9 @@ from decimal import Decimal
 from sqlalchemy import Connection, select
 
 from manafidh.adapters.db import tables as t
-from manafidh.adapters.db.repositories import SqlDeclarationRepository
+from manafidh.adapters.db.repositories import SqlDeclarationRepository, SqlUserRepository
 from manafidh.domain.declarations.model import Content, Lane
+from manafidh.domain.identity import User
 from manafidh.domain.payments.orders import Payment
 from manafidh.domain.risk.lanes import LaneDecision
 from manafidh.domain.tariff.assessment import Assessment
@@ -18,7 +19,7 @@ BATCH = 500
 
 
 class SqlAuditRecords:
-    """Reads declarations, versions, lanes, assessments, orders, payments and checks."""
+    """Reads declarations, versions, lanes, assessments, orders, payments, checks, users."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -127,3 +128,7 @@ class SqlAuditRecords:
         )
         for r in rows:
             yield r.declaration_id, r.reference, r.id, r.kind, r.found, r.fraud_kind
+
+    def users(self) -> Iterator[User]:
+        """Every user, as the users table holds it."""
+        yield from SqlUserRepository(self.conn).all()

@@ -796,6 +796,24 @@ class SqlUserRepository:
             update(t.api_tokens).where(t.api_tokens.c.token_hash == token_hash).values(revoked=True)
         )
 
+    def revoke_tokens_of(self, user_id: str) -> int:
+        """Revoke every live token of a user; return how many."""
+        c = t.api_tokens.c
+        result = self.conn.execute(
+            update(t.api_tokens)
+            .where(c.user_id == user_id, c.revoked.is_(False))
+            .values(revoked=True)
+        )
+        return int(result.rowcount)
+
+    def save(self, user: User) -> None:
+        """Store a user's role, crossings and whether the account is active."""
+        self.conn.execute(
+            update(t.users)
+            .where(t.users.c.id == user.id)
+            .values(role=user.role.value, crossings=list(user.crossings), active=user.active)
+        )
+
 
 _o = t.payment_orders.c
 _INSERT_ORDER = insert(t.payment_orders)

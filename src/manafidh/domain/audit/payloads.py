@@ -11,6 +11,7 @@ from typing import Any
 
 from manafidh.domain.audit.canonical import canonical_json, normalise
 from manafidh.domain.declarations.model import ITEM_FIELDS, Content
+from manafidh.domain.identity import User
 from manafidh.domain.payments.orders import Payment
 from manafidh.domain.risk.lanes import LaneDecision
 from manafidh.domain.tariff.assessment import Assessment
@@ -107,3 +108,8 @@ def order_payload(order_reference: str, amount_iqd: Any) -> dict[str, Any]:
 def check_payload(kind: str, found: bool, fraud_kind: str | None) -> dict[str, Any]:
     """A document check or inspection result."""
     return {"check": kind, "found": found, "fraud_kind": fraud_kind}
+
+
+def access_payload(user: User) -> dict[str, Any]:
+    """What a user may do, as the log records it (and checks the users table against)."""
+    return {"role": user.role.value, "crossings": list(user.crossings), "active": user.active}

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, status
 
 from manafidh.adapters import bank
 from manafidh.domain.errors import BadSignature, NotFound
-from manafidh.domain.identity import Permission
+from manafidh.domain.identity import Permission, User
 from manafidh.services import clearance, dashboard, declarations, identity, payments
 from manafidh.services.access import load_for
 from manafidh.web.api.schemas import (
@@ -29,6 +29,7 @@ from manafidh.web.api.schemas import (
     TokenIn,
     TokenOut,
     TransitionOut,
+    UserChangeIn,
     UserIn,
     UserOut,
 )
@@ -51,12 +52,17 @@ def issue_token(body: TokenIn, uow: UowDep, c: ContainerDep) -> TokenOut:
 @router.get("/me", tags=["auth"])
 def me(user: UserDep) -> UserOut:
     """Who the token belongs to."""
+    return _user_out(user)
+
+
+def _user_out(user: User) -> UserOut:
     return UserOut(
         id=user.id,
         username=user.username,
         full_name=user.full_name,
         role=user.role.value,
         crossings=user.crossings,
+        active=user.active,
     )
 
 
@@ -75,13 +81,22 @@ def create_user(body: UserIn, user: UserDep, uow: UowDep, c: ContainerDep) -> Us
         crossings=body.crossings,
         tax_id=body.tax_id,
     )
-    return UserOut(
-        id=created.id,
-        username=created.username,
-        full_name=created.full_name,
-        role=created.role.value,
-        crossings=created.crossings,
+    return _user_out(created)
+
+
+@router.patch("/users/{username}", tags=["admin"])
+def change_user(username: str, body: UserChangeIn, user: UserDep, uow: UowDep) -> UserOut:
+    """Change a user's role, crossings or active flag, with the reason (administrators only)."""
+    changed = identity.change_user(
+        uow=uow,
+        actor=user,
+        username=username,
+        reason=body.reason,
+        role=body.role,
+        crossings=body.crossings,
+        active=body.active,
     )
+    return _user_out(changed)
 
 
 # -- reference --------------------------------------------------------------------------------

@@ -153,6 +153,15 @@ class UserIn(Strict):
     tax_id: str | None = None
 
 
+class UserChangeIn(Strict):
+    """A change of a user's access (admin only): give only what changes, and why."""
+
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    role: Role | None = None
+    crossings: list[str] | None = None
+    active: bool | None = None
+
+
 # -- responses --------------------------------------------------------------------------------
 class ItemOut(BaseModel):
     """One goods item as stored."""
@@ -321,6 +330,7 @@ class UserOut(BaseModel):
     full_name: str
     role: str
     crossings: list[str]
+    active: bool = True
 
 
 class TransitionOut(BaseModel):
