@@ -16,8 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from tests.pg_cluster import EXTERNAL_URL_ENV, PgCluster, find_pg_bin
+
+# Speed is measured by the benchmarks, not by the tests: no per-example deadline, which on a
+# busy 2-core machine failed correct properties at random.
+hypothesis_settings.register_profile("manafidh", deadline=None)
+hypothesis_settings.load_profile("manafidh")
 
 if TYPE_CHECKING:
     from manafidh.bootstrap import Container
