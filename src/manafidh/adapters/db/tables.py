@@ -432,3 +432,54 @@ audit_tree_heads = Table(
     Column("signature", LargeBinary(64), nullable=False),
     Column("key_id", String(64), nullable=False),
 )
+
+# -- devices: registry, signed events, gate visits (issue #4; docs/device-events.md) -----------
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("crossing_code", String(8), nullable=False),
+    Column("lane", String(16), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("position", String(8), nullable=False),
+    _ts("registered_at"),
+    Column("registered_by", String(32), nullable=False),
+    _ts("revoked_at", nullable=True),
+    Column("revoked_by", String(32), nullable=True),
+    Column("revoke_reason", Text, nullable=True),
+    Index("ix_devices_crossing_code", "crossing_code"),
+)
+
+device_keys = Table(
+    "device_keys",
+    metadata,
+    Column("device_id", String(32), ForeignKey("devices.id"), primary_key=True),
+    Column("key_id", String(64), primary_key=True),
+    Column("public_key", LargeBinary, nullable=False),
+    _ts("valid_from"),
+    _ts("valid_to", nullable=True),
+    Column("added_by", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+)
+
+# Append-only: rows are inserted, never updated or deleted. device_time_text is the instant
+# exactly as signed, so a stored event can be re-verified byte for byte.
+device_events = Table(
+    "device_events",
+    metadata,
+    Column("device_id", String(32), primary_key=True),
+    Column("sequence", BigInteger, primary_key=True, autoincrement=False),
+    _ts("device_time"),
+    Column("device_time_text", String(40), nullable=False),
+    _ts("received_at"),
+    Column("kind", String(16), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("plate", String(20), nullable=True),
+    Column("crossing_code", String(8), nullable=False),
+    Column("lane", String(16), nullable=False),
+    Column("position", String(8), nullable=False),
+    Column("key_id", String(64), nullable=False),
+    Column("digest", LargeBinary, nullable=False),
+    Column("signature", LargeBinary, nullable=False),
+    Index("ix_device_events_crossing_code", "crossing_code", "device_time"),
+)

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Engine
 
 from manafidh.adapters.db.audit import SqlAuditLog
 from manafidh.adapters.db.audit_records import SqlAuditRecords
+from manafidh.adapters.db.devices import SqlDeviceRepository
 from manafidh.adapters.db.repositories import (
     SqlDeclarationRepository,
     SqlGateRepository,
@@ -44,6 +45,7 @@ class SqlUnitOfWork:
     reports: SqlReportRepository
     audit: SqlAuditLog
     audit_records: SqlAuditRecords
+    devices: SqlDeviceRepository
 
     def __init__(
         self,
@@ -81,6 +83,7 @@ class SqlUnitOfWork:
             checkpoint_minutes=a.checkpoint_minutes,
         )
         self.audit_records = SqlAuditRecords(conn)
+        self.devices = SqlDeviceRepository(conn)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -1,0 +1,127 @@
+"""``manafidh devices``: register, rotate keys, revoke and list weighbridges, cameras, gates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from manafidh.adapters import device_keys
+from manafidh.cli.common import console, container, one_line_errors
+from manafidh.domain.devices.registry import Device, DeviceKind, Position
+from manafidh.domain.errors import ValidationFailed
+from manafidh.services import devices
+
+app = typer.Typer(help="Weighbridges, plate cameras and gate barriers.", no_args_is_help=True)
+
+
+def _public_key(public_key: str | None, generate_key: Path | None) -> bytes:
+    """The public key given, read from a file, or of a key pair generated now."""
+    if (public_key is None) == (generate_key is None):
+        raise ValidationFailed("give exactly one of --public-key and --generate-key")
+    if generate_key is not None:
+        return device_keys.generate(generate_key)
+    assert public_key is not None
+    path = Path(public_key)
+    text = path.read_text(encoding="utf-8") if path.is_file() else public_key
+    return device_keys.parse_public(text)
+
+
+def _show(device: Device) -> None:
+    key = device.current_key()
+    state = f"revoked {device.revoked_at:%Y-%m-%d %H:%M}" if device.revoked else "active"
+    console.print(
+        f"{device.id}: {device.kind.value} at {device.crossing_code} lane {device.lane} "
+        f"({device.position.value}), {state}, key {key.key_id[:16] if key else '-'}",
+        highlight=False,
+    )
+
+
+@app.command("register")
+def register(
+    device_id: str = typer.Argument(..., help="Device id, e.g. SHL-L1-WB"),
+    crossing: str = typer.Option(..., help="Crossing code"),
+    lane: str = typer.Option(..., help="Lane at the crossing"),
+    kind: DeviceKind = typer.Option(..., help="What the device is"),
+    position: Position = typer.Option(..., help="Where trucks come in, or where they leave"),
+    public_key: str | None = typer.Option(
+        None, help="Public key (PEM file, or raw 32 bytes in hex or base64)"
+    ),
+    generate_key: Path | None = typer.Option(
+        None, help="Generate a key pair and write the private key to this file (mode 0600)"
+    ),
+    reason: str = typer.Option("registered", help="Why (kept in the audit log)"),
+) -> None:
+    """Register a device with its Ed25519 public key."""
+    with one_line_errors():
+        c = container()
+        key = _public_key(public_key, generate_key)
+        with c.uow() as uow:
+            device = devices.register_device(
+                uow=uow,
+                actor=None,
+                device_id=device_id,
+                crossing_code=crossing,
+                lane=lane,
+                kind=kind,
+                position=position,
+                public_key=key,
+                reason=reason,
+            )
+    _show(device)
+    if generate_key is not None:
+        console.print(f"private key written to {generate_key}", highlight=False)
+
+
+@app.command("rotate")
+def rotate(
+    device_id: str = typer.Argument(...),
+    reason: str = typer.Option(..., help="Why the key changes"),
+    public_key: str | None = typer.Option(None, help="New public key (PEM file, hex, base64)"),
+    generate_key: Path | None = typer.Option(None, help="Generate the new key pair here"),
+) -> None:
+    """Give a device a new key; the old key stays valid for events dated before now."""
+    with one_line_errors():
+        c = container()
+        key = _public_key(public_key, generate_key)
+        with c.uow() as uow:
+            device = devices.rotate_key(
+                uow=uow, actor=None, device_id=device_id, public_key=key, reason=reason
+            )
+    _show(device)
+
+
+@app.command("revoke")
+def revoke(
+    device_id: str = typer.Argument(...),
+    reason: str = typer.Option(..., help="Why the device is revoked"),
+) -> None:
+    """Revoke a device: everything it sends from now on is refused."""
+    with one_line_errors():
+        c = container()
+        with c.uow() as uow:
+            device = devices.revoke_device(uow=uow, actor=None, device_id=device_id, reason=reason)
+    _show(device)
+
+
+@app.command("list")
+def list_(crossing: str | None = typer.Option(None, help="Only this crossing")) -> None:
+    """List the registered devices."""
+    c = container()
+    with c.uow(readonly=True) as uow:
+        found = devices.list_devices(uow=uow, crossing_code=crossing)
+    table = Table("id", "kind", "crossing", "lane", "position", "state", "key id", "since")
+    for d in found:
+        key = d.current_key()
+        table.add_row(
+            d.id,
+            d.kind.value,
+            d.crossing_code,
+            d.lane,
+            d.position.value,
+            "revoked" if d.revoked else "active",
+            key.key_id[:16] if key else "-",
+            f"{key.valid_from:%Y-%m-%d %H:%M}" if key else "-",
+        )
+    console.print(table)
