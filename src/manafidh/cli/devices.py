@@ -11,7 +11,7 @@ from manafidh.adapters import device_keys
 from manafidh.cli.common import console, container, one_line_errors
 from manafidh.domain.devices.registry import Device, DeviceKind, Position
 from manafidh.domain.errors import ValidationFailed
-from manafidh.services import devices
+from manafidh.services import alarm_flow, devices, gate_control
 
 app = typer.Typer(help="Weighbridges, plate cameras and gate barriers.", no_args_is_help=True)
 
@@ -125,3 +125,28 @@ def list_(crossing: str | None = typer.Option(None, help="Only this crossing")) 
             f"{key.valid_from:%Y-%m-%d %H:%M}" if key else "-",
         )
     console.print(table)
+
+
+@app.command("tare")
+def tare(
+    plate: str = typer.Argument(..., help="The vehicle's plate"),
+    kg: int = typer.Argument(..., help="Empty weight in kg"),
+    reason: str = typer.Option(..., help="Source: tare certificate, certified weighing"),
+) -> None:
+    """Register a vehicle's tare, used when the truck is not weighed empty at the exit."""
+    with one_line_errors():
+        c = container()
+        with c.uow() as uow:
+            gate_control.register_tare(uow=uow, actor=None, plate=plate, tare_kg=kg, reason=reason)
+    console.print(f"tare of {plate}: {kg} kg", highlight=False)
+
+
+@app.command("escalate-alarms")
+def escalate_alarms() -> None:
+    """Escalate critical alarms left unresolved too long to headquarters (run it every minute)."""
+    c = container()
+    with c.uow() as uow:
+        due = alarm_flow.escalate_overdue(uow=uow)
+    for a in due:
+        console.print(f"escalated {a.id}: {a.crossing_code} {a.kind.value} {a.subject}")
+    console.print(f"{len(due)} alarm(s) escalated")

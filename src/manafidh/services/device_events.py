@@ -22,7 +22,7 @@ from manafidh.domain.devices.events import (
 )
 from manafidh.domain.devices.registry import Device
 from manafidh.domain.errors import DomainError
-from manafidh.services import journal
+from manafidh.services import gate_control, journal
 from manafidh.services.ports import UnitOfWork
 
 ACCEPTED = "accepted"
@@ -77,6 +77,7 @@ def submit_events(
     if new:
         uow.devices.add_events(new)
         _journal(uow, new)
+        gate_control.process(uow, new)
         uow.commit()
     return [o for o in outcomes if o is not None]
 

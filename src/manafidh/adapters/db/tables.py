@@ -483,3 +483,77 @@ device_events = Table(
     Column("signature", LargeBinary, nullable=False),
     Index("ix_device_events_crossing_code", "crossing_code", "device_time"),
 )
+
+gate_visits = Table(
+    "gate_visits",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("crossing_code", String(8), nullable=False),
+    Column("lane", String(16), nullable=False),
+    Column("plate", String(20), nullable=False),
+    _ts("opened_at"),
+    Column("opened_by", String(64), nullable=False),
+    Column("declaration_id", String(32), nullable=True),
+    Column("entry_gross_kg", Integer, nullable=True),
+    Column("tare_kg", Integer, nullable=True),
+    Column("tare_source", String(16), nullable=True),
+    Column("weight_state", String(16), nullable=False),
+    Column("measured_kg", Integer, nullable=True),
+    _ts("closed_at", nullable=True),
+    Index("ix_gate_visits_crossing_code", "crossing_code", "plate", "closed_at"),
+)
+
+gate_decisions = Table(
+    "gate_decisions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("crossing_code", String(8), nullable=False),
+    Column("lane", String(16), nullable=False),
+    Column("plate", String(20), nullable=False),
+    Column("declaration_id", String(32), nullable=True),
+    _ts("at"),
+    Column("allowed", Boolean, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("actor", String(32), nullable=False),
+    _ts("used_at", nullable=True),
+    Column("used_by", String(64), nullable=True),
+    Index("ix_gate_decisions_crossing_code", "crossing_code", "lane", "used_at"),
+)
+
+alarm_steps = Table(
+    "alarm_steps",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alarm_id", String(32), ForeignKey("alarms.id"), nullable=False, index=True),
+    Column("step", String(16), nullable=False),
+    _ts("at"),
+    Column("actor", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+)
+
+vehicle_tares = Table(
+    "vehicle_tares",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("plate", String(20), nullable=False, index=True),
+    Column("tare_kg", Integer, nullable=False),
+    _ts("registered_at"),
+    Column("registered_by", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+)
+
+# A manual weight takes effect only once a second, different supervisor approves it.
+manual_weights = Table(
+    "manual_weights",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("visit_id", String(32), ForeignKey("gate_visits.id"), nullable=False),
+    Column("which", String(8), nullable=False),
+    Column("kg", Integer, nullable=False),
+    _ts("proposed_at"),
+    Column("proposed_by", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+    _ts("decided_at", nullable=True),
+    Column("decided_by", String(32), nullable=True),
+    Column("approved", Boolean, nullable=True),
+)

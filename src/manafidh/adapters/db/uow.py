@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine
 from manafidh.adapters.db.audit import SqlAuditLog
 from manafidh.adapters.db.audit_records import SqlAuditRecords
 from manafidh.adapters.db.devices import SqlDeviceRepository
+from manafidh.adapters.db.gate_control import SqlGateControlRepository
 from manafidh.adapters.db.repositories import (
     SqlDeclarationRepository,
     SqlGateRepository,
@@ -46,6 +47,7 @@ class SqlUnitOfWork:
     audit: SqlAuditLog
     audit_records: SqlAuditRecords
     devices: SqlDeviceRepository
+    gate_control: SqlGateControlRepository
 
     def __init__(
         self,
@@ -84,6 +86,7 @@ class SqlUnitOfWork:
         )
         self.audit_records = SqlAuditRecords(conn)
         self.devices = SqlDeviceRepository(conn)
+        self.gate_control = SqlGateControlRepository(conn)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-25 14:20:13.640055
+Create Date: 2026-11-25 14:31:46.477900
 """
 
 from __future__ import annotations
@@ -63,6 +63,77 @@ def upgrade() -> None:
         batch_op.create_index("ix_devices_crossing_code", ["crossing_code"], unique=False)
 
     op.create_table(
+        "gate_decisions",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("crossing_code", sa.String(length=8), nullable=False),
+        sa.Column("lane", sa.String(length=16), nullable=False),
+        sa.Column("plate", sa.String(length=20), nullable=False),
+        sa.Column("declaration_id", sa.String(length=32), nullable=True),
+        sa.Column("at", mtypes.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("allowed", sa.Boolean(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("actor", sa.String(length=32), nullable=False),
+        sa.Column("used_at", mtypes.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("used_by", sa.String(length=64), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_gate_decisions")),
+    )
+    with op.batch_alter_table("gate_decisions", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_gate_decisions_crossing_code", ["crossing_code", "lane", "used_at"], unique=False
+        )
+
+    op.create_table(
+        "gate_visits",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("crossing_code", sa.String(length=8), nullable=False),
+        sa.Column("lane", sa.String(length=16), nullable=False),
+        sa.Column("plate", sa.String(length=20), nullable=False),
+        sa.Column("opened_at", mtypes.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("opened_by", sa.String(length=64), nullable=False),
+        sa.Column("declaration_id", sa.String(length=32), nullable=True),
+        sa.Column("entry_gross_kg", sa.Integer(), nullable=True),
+        sa.Column("tare_kg", sa.Integer(), nullable=True),
+        sa.Column("tare_source", sa.String(length=16), nullable=True),
+        sa.Column("weight_state", sa.String(length=16), nullable=False),
+        sa.Column("measured_kg", sa.Integer(), nullable=True),
+        sa.Column("closed_at", mtypes.UtcDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_gate_visits")),
+    )
+    with op.batch_alter_table("gate_visits", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_gate_visits_crossing_code", ["crossing_code", "plate", "closed_at"], unique=False
+        )
+
+    op.create_table(
+        "vehicle_tares",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("plate", sa.String(length=20), nullable=False),
+        sa.Column("tare_kg", sa.Integer(), nullable=False),
+        sa.Column("registered_at", mtypes.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("registered_by", sa.String(length=32), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_vehicle_tares")),
+    )
+    with op.batch_alter_table("vehicle_tares", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_vehicle_tares_plate"), ["plate"], unique=False)
+
+    op.create_table(
+        "alarm_steps",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("alarm_id", sa.String(length=32), nullable=False),
+        sa.Column("step", sa.String(length=16), nullable=False),
+        sa.Column("at", mtypes.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.String(length=32), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["alarm_id"], ["alarms.id"], name=op.f("fk_alarm_steps_alarm_id_alarms")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_alarm_steps")),
+    )
+    with op.batch_alter_table("alarm_steps", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_alarm_steps_alarm_id"), ["alarm_id"], unique=False)
+
+    op.create_table(
         "device_keys",
         sa.Column("device_id", sa.String(length=32), nullable=False),
         sa.Column("key_id", sa.String(length=64), nullable=False),
@@ -76,12 +147,46 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("device_id", "key_id", name=op.f("pk_device_keys")),
     )
+    op.create_table(
+        "manual_weights",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("visit_id", sa.String(length=32), nullable=False),
+        sa.Column("which", sa.String(length=8), nullable=False),
+        sa.Column("kg", sa.Integer(), nullable=False),
+        sa.Column("proposed_at", mtypes.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("proposed_by", sa.String(length=32), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("decided_at", mtypes.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("decided_by", sa.String(length=32), nullable=True),
+        sa.Column("approved", sa.Boolean(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["visit_id"], ["gate_visits.id"], name=op.f("fk_manual_weights_visit_id_gate_visits")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_manual_weights")),
+    )
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    op.drop_table("manual_weights")
     op.drop_table("device_keys")
+    with op.batch_alter_table("alarm_steps", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_alarm_steps_alarm_id"))
+
+    op.drop_table("alarm_steps")
+    with op.batch_alter_table("vehicle_tares", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_vehicle_tares_plate"))
+
+    op.drop_table("vehicle_tares")
+    with op.batch_alter_table("gate_visits", schema=None) as batch_op:
+        batch_op.drop_index("ix_gate_visits_crossing_code")
+
+    op.drop_table("gate_visits")
+    with op.batch_alter_table("gate_decisions", schema=None) as batch_op:
+        batch_op.drop_index("ix_gate_decisions_crossing_code")
+
+    op.drop_table("gate_decisions")
     with op.batch_alter_table("devices", schema=None) as batch_op:
         batch_op.drop_index("ix_devices_crossing_code")
 
