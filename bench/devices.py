@@ -190,13 +190,88 @@ def verify_baseline(k: int) -> float:
     return k / (time.perf_counter() - start)
 
 
+def released_trucks(c: Any, trucks: int) -> tuple[list[tuple[str, str]], Any]:
+    """Clear ``trucks`` declarations up to release (not exit); returns (crossing, plate) pairs
+    and the officer who asks the gate."""
+    import random
+
+    from bench.clearance import SEED, create_actors, make_jobs
+    from manafidh.domain.declarations.model import Lane
+    from manafidh.domain.payments.orders import OrderState
+    from manafidh.services import clearance, declarations, payments
+
+    actors = create_actors(c)
+    rng = random.Random(SEED)
+    out = []
+    for job in make_jobs(trucks, tag="G", seed=SEED):
+        with c.uow() as uow:
+            decl = declarations.submit(
+                uow=uow,
+                actor=actors.trader,
+                crossing_code=job.crossing,
+                content=job.content,
+                rng=rng,
+            )
+        with c.uow() as uow:
+            if decl.lane is Lane.YELLOW:
+                clearance.record_document_check(
+                    uow=uow, actor=actors.officer, declaration_id=decl.id, found=False, notes=""
+                )
+            elif decl.lane is Lane.RED:
+                clearance.record_inspection(
+                    uow=uow,
+                    actor=actors.inspector,
+                    declaration_id=decl.id,
+                    found=False,
+                    fraud_kind=None,
+                    notes="",
+                )
+        with c.uow(readonly=True) as uow:
+            orders = [o for o in uow.payments.orders_for(decl.id) if o.state is OrderState.OPEN]
+        for order in orders:
+            with c.uow() as uow:
+                payments.confirm_bank_payment(
+                    uow=uow,
+                    confirmation=payments.Confirmation(
+                        bank_transaction_id=f"TX-{decl.reference}",
+                        payment_reference=order.reference,
+                        amount_iqd=order.outstanding_iqd,
+                        paid_at=c.clock.now(),
+                    ),
+                )
+        with c.uow() as uow:
+            clearance.release(uow=uow, actor=actors.officer, declaration_id=decl.id)
+        out.append((job.crossing, job.plate))
+    return out, actors.officer
+
+
 def gate_latency(c: Any, trucks: int, requests: int) -> list[float]:
-    """Milliseconds per gate-out decision for trucks with released declarations."""
-    try:
-        from bench.devices_gate import decision_latencies
-    except ImportError:  # the gate decision endpoint is not built yet
-        return []
-    return decision_latencies(c, trucks, requests)
+    """Milliseconds per ``GET /api/v1/gate/decision`` for trucks with released declarations,
+    through the real app in process (FastAPI TestClient, bearer token)."""
+    from fastapi.testclient import TestClient
+
+    from manafidh.web.app import create_app
+
+    pairs, officer = released_trucks(c, trucks)
+    with TestClient(create_app(c)) as client:
+        r = client.post(
+            "/api/v1/auth/token",
+            json={"username": officer.username, "password": "bench password 2026"},
+        )
+        headers = {"Authorization": f"Bearer {r.json()['token']}"}
+        times = []
+        for i in range(requests):
+            crossing, plate = pairs[i % len(pairs)]
+            began = time.perf_counter()
+            r = client.get(
+                "/api/v1/gate/decision",
+                params={"crossing": crossing, "lane": "L1", "plate": plate},
+                headers=headers,
+            )
+            times.append((time.perf_counter() - began) * 1000)
+            if r.status_code != 200 or r.json()["decision"] != "open":
+                raise BenchError(f"gate decision failed: {r.status_code} {r.text}")
+    return times
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -21,6 +21,13 @@ _d = t.devices.c
 _k = t.device_keys.c
 _e = t.device_events.c
 _INSERT_EVENT = insert(t.device_events)
+# Hot statements are built once; the lists travel as expanding bind parameters.
+_KEYS_OF = (
+    select(t.device_keys)
+    .where(_k.device_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_k.valid_from)
+)
+_DEVICES = select(t.devices).where(_d.id.in_(bindparam("ids", expanding=True)))
 _UPDATE_KEY = (
     update(t.device_keys)
     .where(_k.device_id == bindparam("d"), _k.key_id == bindparam("k"))
@@ -109,11 +116,9 @@ class SqlDeviceRepository:
         if not ids:
             return {}
         keys: dict[str, list[DeviceKey]] = defaultdict(list)
-        for r in self.conn.execute(
-            select(t.device_keys).where(_k.device_id.in_(ids)).order_by(_k.valid_from)
-        ):
+        for r in self.conn.execute(_KEYS_OF, {"ids": ids}):
             keys[r.device_id].append(_key(r))
-        rows = self.conn.execute(select(t.devices).where(_d.id.in_(ids)))
+        rows = self.conn.execute(_DEVICES, {"ids": ids})
         return {r.id: _device(r, keys[r.id]) for r in rows}
 
     def save(self, device: Device) -> None:

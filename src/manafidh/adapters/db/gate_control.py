@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, exists, insert, select, update
+from sqlalchemy import Connection, bindparam, exists, insert, select, update
 
 from manafidh.adapters.db import tables as t
 from manafidh.domain.alarm_steps import AlarmStep, Step
@@ -20,6 +20,22 @@ _s = t.alarm_steps.c
 _m = t.manual_weights.c
 # A declaration a truck may be visiting for: lodged and not yet gone or withdrawn.
 _INACTIVE = ("draft", "cancelled", "exited")
+_d = t.declarations.c
+_tare = t.vehicle_tares.c
+# Hot statements are built once; the lists travel as expanding bind parameters.
+_OPEN_VISITS = select(t.gate_visits).where(
+    _v.plate.in_(bindparam("plates", expanding=True)), _v.closed_at.is_(None)
+)
+_ACTIVE = (
+    select(_d.id, _d.crossing_code, _d.plate)
+    .where(_d.plate.in_(bindparam("plates", expanding=True)), _d.state.not_in(_INACTIVE))
+    .order_by(_d.created_at)
+)
+_TARES = (
+    select(_tare.plate, _tare.tare_kg)
+    .where(_tare.plate.in_(bindparam("plates", expanding=True)))
+    .order_by(_tare.id)
+)
 
 
 def _visit(r: Any) -> Visit:
@@ -66,9 +82,7 @@ class SqlGateControlRepository:
         plates = {p for _, p in wanted}
         if not plates:
             return {}
-        rows = self.conn.execute(
-            select(t.gate_visits).where(_v.plate.in_(plates), _v.closed_at.is_(None))
-        )
+        rows = self.conn.execute(_OPEN_VISITS, {"plates": list(plates)})
         return {
             (r.crossing_code, r.plate): _visit(r)
             for r in rows
@@ -101,12 +115,7 @@ class SqlGateControlRepository:
         wanted = set(keys)
         if not wanted:
             return {}
-        d = t.declarations.c
-        rows = self.conn.execute(
-            select(d.id, d.crossing_code, d.plate)
-            .where(d.plate.in_({p for _, p in wanted}), d.state.not_in(_INACTIVE))
-            .order_by(d.created_at)
-        )
+        rows = self.conn.execute(_ACTIVE, {"plates": list({p for _, p in wanted})})
         # The newest declaration of each truck wins (rows come oldest first).
         return {
             (r.crossing_code, r.plate): r.id for r in rows if (r.crossing_code, r.plate) in wanted
@@ -190,10 +199,7 @@ class SqlGateControlRepository:
         wanted = set(plates)
         if not wanted:
             return {}
-        c = t.vehicle_tares.c
-        rows = self.conn.execute(
-            select(c.plate, c.tare_kg).where(c.plate.in_(wanted)).order_by(c.id)
-        )
+        rows = self.conn.execute(_TARES, {"plates": list(wanted)})
         return {r.plate: r.tare_kg for r in rows}  # the latest registration wins
 
     def add_tare(self, *, plate: str, kg: int, at: datetime, by: str, reason: str) -> None:

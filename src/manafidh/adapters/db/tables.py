@@ -493,14 +493,14 @@ gate_visits = Table(
     Column("plate", String(20), nullable=False),
     _ts("opened_at"),
     Column("opened_by", String(64), nullable=False),
-    Column("declaration_id", String(32), nullable=True),
+    Column("declaration_id", String(32), nullable=True, index=True),
     Column("entry_gross_kg", Integer, nullable=True),
     Column("tare_kg", Integer, nullable=True),
     Column("tare_source", String(16), nullable=True),
     Column("weight_state", String(16), nullable=False),
     Column("measured_kg", Integer, nullable=True),
     _ts("closed_at", nullable=True),
-    Index("ix_gate_visits_crossing_code", "crossing_code", "plate", "closed_at"),
+    Index("ix_gate_visits_plate", "plate", "closed_at"),
 )
 
 gate_decisions = Table(

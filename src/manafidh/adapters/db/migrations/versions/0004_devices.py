@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-25 14:31:46.477900
+Create Date: 2026-11-25 14:35:25.783970
 """
 
 from __future__ import annotations
@@ -101,8 +101,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("gate_visits", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_gate_visits_crossing_code", ["crossing_code", "plate", "closed_at"], unique=False
+            batch_op.f("ix_gate_visits_declaration_id"), ["declaration_id"], unique=False
         )
+        batch_op.create_index("ix_gate_visits_plate", ["plate", "closed_at"], unique=False)
 
     op.create_table(
         "vehicle_tares",
@@ -180,7 +181,8 @@ def downgrade() -> None:
 
     op.drop_table("vehicle_tares")
     with op.batch_alter_table("gate_visits", schema=None) as batch_op:
-        batch_op.drop_index("ix_gate_visits_crossing_code")
+        batch_op.drop_index("ix_gate_visits_plate")
+        batch_op.drop_index(batch_op.f("ix_gate_visits_declaration_id"))
 
     op.drop_table("gate_visits")
     with op.batch_alter_table("gate_decisions", schema=None) as batch_op:
