@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from manafidh.adapters import device_keys
-from manafidh.cli.common import console, container, one_line_errors
+from manafidh.cli.common import console, container, err, one_line_errors
 from manafidh.domain.devices.registry import Device, DeviceKind, Position
 from manafidh.domain.errors import ValidationFailed
 from manafidh.services import alarm_flow, devices, gate_control
@@ -150,3 +150,95 @@ def escalate_alarms() -> None:
     for a in due:
         console.print(f"escalated {a.id}: {a.crossing_code} {a.kind.value} {a.subject}")
     console.print(f"{len(due)} alarm(s) escalated")
+
+
+@app.command("simulate")
+def simulate(
+    url: str = typer.Option("http://127.0.0.1:8000", help="The running Manafidh server"),
+    trucks: int = typer.Option(20, min=4, max=500, help="Trucks through the simulated lane"),
+    understated: int = typer.Option(2, min=0, help="Trucks carrying more than declared"),
+    sneaks: int = typer.Option(2, min=0, help="Trucks driving out without release"),
+    crossing: str = typer.Option("SHL", help="Crossing of the simulated lane"),
+    seed: int = typer.Option(2026, help="Seed of the simulated traffic"),
+) -> None:
+    """Drive a running server over HTTP with one lane's signed device events for a day,
+    with faults (offline burst, duplicates, out-of-order, clock skew) and attacks (forgery,
+    replay, exit without release, understated weight); exit 1 if anything went missing."""
+    import json
+    import random
+    import secrets
+
+    import httpx
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from manafidh.domain.clock import SystemClock
+    from manafidh.domain.identity import Role
+    from manafidh.services import identity
+    from manafidh.simulation.devices_day import LANE_DEVICES, DeviceDay, SimulationError
+
+    if understated + sneaks > trucks // 2:
+        raise typer.BadParameter("at most half the trucks may be understated or sneak out")
+    tag = f"S{secrets.token_hex(3).upper()}"  # a fresh lane, devices, plates and users per run
+    password = secrets.token_urlsafe(18)
+    keys: dict[str, Ed25519PrivateKey] = {}
+    with one_line_errors():
+        c = container()
+        for role, kind, position in LANE_DEVICES:
+            key = Ed25519PrivateKey.generate()
+            with c.uow() as uow:
+                devices.register_device(
+                    uow=uow,
+                    actor=None,
+                    device_id=f"{tag}-{role}",
+                    crossing_code=crossing,
+                    lane=tag,
+                    kind=DeviceKind(kind),
+                    position=Position(position),
+                    public_key=device_keys.raw_public(key),
+                    reason="device simulation",
+                )
+            keys[f"{tag}-{role}"] = key
+        for role in ("trader", "officer", "inspector", "supervisor"):
+            with c.uow() as uow:
+                identity.create_user(
+                    uow=uow,
+                    hasher=c.hasher,
+                    actor=None,
+                    username=f"{tag.lower()}.{role}",
+                    full_name=f"Simulated {role}",
+                    role=Role(role),
+                    password=password,
+                    crossings=[] if role == "trader" else [crossing],
+                )
+    clock = SystemClock()
+    with httpx.Client(base_url=url, timeout=30) as http:
+        tokens = {}
+        for role in ("trader", "officer", "inspector", "supervisor"):
+            r = http.post(
+                "/api/v1/auth/token",
+                json={"username": f"{tag.lower()}.{role}", "password": password},
+            )
+            if r.status_code != 200:
+                err.print(f"error: cannot sign in at {url}: {r.status_code} {r.text}")
+                raise typer.Exit(2)
+            tokens[role] = r.json()["token"]
+        day = DeviceDay(
+            http,
+            crossing=crossing,
+            lane=tag,
+            devices=keys,
+            tokens=tokens,
+            bank_secret=c.settings.bank_hmac_secret,
+            now=clock.now,
+            advance=lambda _delta: None,  # real time: the server's clock moves by itself
+            rng=random.Random(seed),
+            tag=tag,
+        )
+        try:
+            report = day.run(trucks, understated=understated, sneaks=sneaks)
+        except SimulationError as exc:
+            err.print(f"error: {exc}", highlight=False)
+            raise typer.Exit(1) from None
+    typer.echo(json.dumps(report.as_json()))
+    if not report.ok:
+        raise typer.Exit(1)

@@ -87,6 +87,10 @@ def exit_decision(decl: Declaration | None, visit: Visit | None, plate: str) -> 
         return False, f"declaration {decl.reference} is {decl.state.value}, not released"
     if visit is not None and visit.weight_state is WeightState.MISMATCH:
         return False, f"the weight of declaration {decl.reference} does not match"
+    # A truck seen by the entry devices leaves only once weighed: a silent weighbridge must not
+    # become a way round reconciliation (a supervisor's manual weight, four eyes, is the way).
+    if visit is not None and visit.entry_gross_kg is None:
+        return False, f"the truck of declaration {decl.reference} was not weighed at the entry"
     return True, f"declaration {decl.reference} is released"
 
 

@@ -208,3 +208,23 @@ def decide_weight(
         uow=uow, actor=user, weight_id=weight_id, approve=body.approve, reason=body.reason
     )
     return ManualWeightOut.of(m)
+
+
+class TareIn(BaseModel):
+    """A vehicle's empty weight and where it comes from."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    kg: int
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+@router.post("/vehicles/{plate}/tare", status_code=status.HTTP_201_CREATED, tags=["gate"])
+def register_tare(
+    plate: Annotated[str, Path(max_length=32)], body: TareIn, user: UserDep, uow: UowDep
+) -> dict[str, int | str]:
+    """A supervisor records a vehicle's tare (certificate or certified empty weighing)."""
+    kg = gate_control.register_tare(
+        uow=uow, actor=user, plate=plate, tare_kg=body.kg, reason=body.reason
+    )
+    return {"plate": plate, "tare_kg": kg}
