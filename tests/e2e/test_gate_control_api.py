@@ -273,3 +273,41 @@ def test_a_manual_weight_takes_effect_only_when_a_second_supervisor_approves(
     assert client.get(f"/api/v1/declarations/{ref}", headers=trader).json()["state"] == "held"
     twice = client.post(decide, json={"approve": False, "reason": "no"}, headers=second)
     assert twice.status_code == 409
+
+
+def test_the_shift_report_flags_a_night_pass_and_a_silent_weighbridge(
+    lane, client, auth, clock, container
+):
+    clock.advance(timedelta(hours=17))  # 02:00 the next night in Baghdad
+    lane.arrive()  # weighed
+    clock.advance(timedelta(hours=1))  # 03:00: the weighbridge falls silent
+    lane.send(
+        "IN-CAM",
+        "plate_read",
+        {"plate": "IR 77 K 100", "confidence_permille": 930, "image_sha256": "01" * 32},
+    )
+    lane.send("OUT-GATE", "gate", {"action": "vehicle_passed"})  # a truck out, no decision
+    supervisor = auth("supervisor", crossings=["SHL"])
+    r = client.get(
+        "/api/v1/monitoring/shift",
+        params={"crossing": "SHL", "day": "2026-03-16"},
+        headers=supervisor,
+    )
+    assert r.status_code == 200, r.text
+    by_hour = {h["start"][11:13]: h for h in r.json()}
+    assert len(by_hour) == 24
+    assert (by_hour["02"]["arrivals"], by_hour["02"]["weighings"], by_hour["02"]["flags"]) == (
+        1,
+        1,
+        [],
+    )
+    three = by_hour["03"]
+    assert (three["arrivals"], three["weighings"], three["exits_without_clearance"]) == (1, 0, 1)
+    assert three["flags"] == ["night_pass", "weighbridge_silent"]
+    elsewhere = auth("supervisor", crossings=["MND"])
+    r = client.get(
+        "/api/v1/monitoring/shift",
+        params={"crossing": "SHL", "day": "2026-03-16"},
+        headers=elsewhere,
+    )
+    assert r.status_code == 404

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, bindparam, exists, insert, select, update
 from manafidh.adapters.db import tables as t
 from manafidh.domain.alarm_steps import AlarmStep, Step
 from manafidh.domain.alarms import Alarm, AlarmKind, Severity
+from manafidh.domain.devices.monitoring import Happenings
 from manafidh.domain.devices.visits import GateDecision, ManualWeight, Visit, WeightState
 
 _v = t.gate_visits.c
@@ -221,4 +222,47 @@ class SqlGateControlRepository:
             update(t.manual_weights)
             .where(_m.id == m.id, _m.decided_at.is_(None))
             .values(decided_at=m.decided_at, decided_by=m.decided_by, approved=m.approved)
+        )
+
+
+class SqlMonitoringReads:
+    """The instants a shift report counts, read for one crossing and period."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def happenings(self, crossing_code: str, start: datetime, end: datetime) -> Happenings:
+        e = t.device_events.c
+        in_window = (e.crossing_code == crossing_code, e.device_time >= start, e.device_time < end)
+        arrivals = self.conn.execute(
+            select(e.device_time).where(*in_window, e.kind == "plate_read", e.position == "entry")
+        ).scalars()
+        weighings = self.conn.execute(
+            select(e.device_time).where(*in_window, e.kind == "weighing", e.position == "entry")
+        ).scalars()
+        d, c, tr = t.declarations.c, t.checks.c, t.declaration_transitions.c
+        checks = self.conn.execute(
+            select(c.at)
+            .join_from(t.checks, t.declarations, c.declaration_id == d.id)
+            .where(d.crossing_code == crossing_code, c.at >= start, c.at < end)
+        ).scalars()
+        checked = exists().where(c.declaration_id == d.id)
+        exits = self.conn.execute(
+            select(tr.at, d.lane, checked)
+            .join_from(t.declaration_transitions, t.declarations, tr.declaration_id == d.id)
+            .where(
+                d.crossing_code == crossing_code, tr.action == "exit", tr.at >= start, tr.at < end
+            )
+        ).all()
+        alarms = self.conn.execute(
+            select(_a.raised_at, _a.kind).where(
+                _a.crossing_code == crossing_code, _a.raised_at >= start, _a.raised_at < end
+            )
+        ).all()
+        return Happenings(
+            arrivals=list(arrivals),
+            weighings=list(weighings),
+            checks=list(checks),
+            exits=[(r[0], r[1], bool(r[2])) for r in exits],
+            alarms=[(r[0], r[1]) for r in alarms],
         )

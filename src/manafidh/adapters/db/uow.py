@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Engine
 from manafidh.adapters.db.audit import SqlAuditLog
 from manafidh.adapters.db.audit_records import SqlAuditRecords
 from manafidh.adapters.db.devices import SqlDeviceRepository
-from manafidh.adapters.db.gate_control import SqlGateControlRepository
+from manafidh.adapters.db.gate_control import SqlGateControlRepository, SqlMonitoringReads
 from manafidh.adapters.db.repositories import (
     SqlDeclarationRepository,
     SqlGateRepository,
@@ -48,6 +48,7 @@ class SqlUnitOfWork:
     audit_records: SqlAuditRecords
     devices: SqlDeviceRepository
     gate_control: SqlGateControlRepository
+    monitoring: SqlMonitoringReads
 
     def __init__(
         self,
@@ -87,6 +88,7 @@ class SqlUnitOfWork:
         self.audit_records = SqlAuditRecords(conn)
         self.devices = SqlDeviceRepository(conn)
         self.gate_control = SqlGateControlRepository(conn)
+        self.monitoring = SqlMonitoringReads(conn)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from manafidh.domain.alarm_steps import AlarmStep
 from manafidh.domain.alarms import Alarm
 from manafidh.domain.devices.visits import GateDecision, ManualWeight
-from manafidh.services import alarm_flow, gate_control, weights
+from manafidh.services import alarm_flow, gate_control, monitoring, weights
 from manafidh.web.api.schemas import ReasonIn
 from manafidh.web.deps import UowDep, UserDep
 from manafidh.web.errors import ERROR_RESPONSES
@@ -228,3 +228,30 @@ def register_tare(
         uow=uow, actor=user, plate=plate, tare_kg=body.kg, reason=body.reason
     )
     return {"plate": plate, "tare_kg": kg}
+
+
+class HourOut(BaseModel):
+    """One hour of a crossing's shift report."""
+
+    start: datetime
+    arrivals: int
+    weighings: int
+    checks: int
+    exits: int
+    exits_needing_checks: int
+    exits_checked: int
+    alarms: int
+    exits_without_clearance: int
+    flags: list[str] = Field(description="night_pass, weighbridge_silent")
+
+
+@router.get("/monitoring/shift", tags=["crossing"])
+def shift_report(
+    user: UserDep,
+    uow: UowDep,
+    crossing: Annotated[str, Query(max_length=8)],
+    day: Annotated[date, Query(description="Day in Iraq time, YYYY-MM-DD")],
+) -> list[HourOut]:
+    """Per hour: arrivals, weighings, checks, exits and alarms; suspicious hours flagged."""
+    rows = monitoring.shift_report(uow=uow, actor=user, crossing_code=crossing, day=day)
+    return [HourOut(**vars(r)) for r in rows]
