@@ -10,6 +10,8 @@ from fastapi.staticfiles import StaticFiles
 from manafidh.bootstrap import Container
 from manafidh.web import errors, pages
 from manafidh.web.api.audit import router as audit_router
+from manafidh.web.api.devices import router as devices_router
+from manafidh.web.api.gate import router as gate_router
 from manafidh.web.api.routes import router as api_router
 
 STATIC = Path(__file__).parent / "static"
@@ -28,6 +30,8 @@ def create_app(container: Container) -> FastAPI:
     errors.install(app)
     app.include_router(api_router)
     app.include_router(audit_router)
+    app.include_router(devices_router)
+    app.include_router(gate_router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

@@ -432,3 +432,128 @@ audit_tree_heads = Table(
     Column("signature", LargeBinary(64), nullable=False),
     Column("key_id", String(64), nullable=False),
 )
+
+# -- devices: registry, signed events, gate visits (issue #4; docs/device-events.md) -----------
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("crossing_code", String(8), nullable=False),
+    Column("lane", String(16), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("position", String(8), nullable=False),
+    _ts("registered_at"),
+    Column("registered_by", String(32), nullable=False),
+    _ts("revoked_at", nullable=True),
+    Column("revoked_by", String(32), nullable=True),
+    Column("revoke_reason", Text, nullable=True),
+    Index("ix_devices_crossing_code", "crossing_code"),
+)
+
+device_keys = Table(
+    "device_keys",
+    metadata,
+    Column("device_id", String(32), ForeignKey("devices.id"), primary_key=True),
+    Column("key_id", String(64), primary_key=True),
+    Column("public_key", LargeBinary, nullable=False),
+    _ts("valid_from"),
+    _ts("valid_to", nullable=True),
+    Column("added_by", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+)
+
+# Append-only: rows are inserted, never updated or deleted. device_time_text is the instant
+# exactly as signed, so a stored event can be re-verified byte for byte.
+device_events = Table(
+    "device_events",
+    metadata,
+    Column("device_id", String(32), primary_key=True),
+    Column("sequence", BigInteger, primary_key=True, autoincrement=False),
+    _ts("device_time"),
+    Column("device_time_text", String(40), nullable=False),
+    _ts("received_at"),
+    Column("kind", String(16), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("plate", String(20), nullable=True),
+    Column("crossing_code", String(8), nullable=False),
+    Column("lane", String(16), nullable=False),
+    Column("position", String(8), nullable=False),
+    Column("key_id", String(64), nullable=False),
+    Column("digest", LargeBinary, nullable=False),
+    Column("signature", LargeBinary, nullable=False),
+    Index("ix_device_events_crossing_code", "crossing_code", "device_time"),
+)
+
+gate_visits = Table(
+    "gate_visits",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("crossing_code", String(8), nullable=False),
+    Column("lane", String(16), nullable=False),
+    Column("plate", String(20), nullable=False),
+    _ts("opened_at"),
+    Column("opened_by", String(64), nullable=False),
+    Column("declaration_id", String(32), nullable=True, index=True),
+    Column("entry_gross_kg", Integer, nullable=True),
+    Column("tare_kg", Integer, nullable=True),
+    Column("tare_source", String(16), nullable=True),
+    Column("weight_state", String(16), nullable=False),
+    Column("measured_kg", Integer, nullable=True),
+    _ts("closed_at", nullable=True),
+    Index("ix_gate_visits_plate", "plate", "closed_at"),
+)
+
+gate_decisions = Table(
+    "gate_decisions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("crossing_code", String(8), nullable=False),
+    Column("lane", String(16), nullable=False),
+    Column("plate", String(20), nullable=False),
+    Column("declaration_id", String(32), nullable=True),
+    _ts("at"),
+    Column("allowed", Boolean, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("actor", String(32), nullable=False),
+    _ts("used_at", nullable=True),
+    Column("used_by", String(64), nullable=True),
+    Index("ix_gate_decisions_crossing_code", "crossing_code", "lane", "used_at"),
+)
+
+alarm_steps = Table(
+    "alarm_steps",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alarm_id", String(32), ForeignKey("alarms.id"), nullable=False, index=True),
+    Column("step", String(16), nullable=False),
+    _ts("at"),
+    Column("actor", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+)
+
+vehicle_tares = Table(
+    "vehicle_tares",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("plate", String(20), nullable=False, index=True),
+    Column("tare_kg", Integer, nullable=False),
+    _ts("registered_at"),
+    Column("registered_by", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+)
+
+# A manual weight takes effect only once a second, different supervisor approves it.
+manual_weights = Table(
+    "manual_weights",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("visit_id", String(32), ForeignKey("gate_visits.id"), nullable=False),
+    Column("which", String(8), nullable=False),
+    Column("kg", Integer, nullable=False),
+    _ts("proposed_at"),
+    Column("proposed_by", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+    _ts("decided_at", nullable=True),
+    Column("decided_by", String(32), nullable=True),
+    Column("approved", Boolean, nullable=True),
+)

@@ -9,6 +9,8 @@ from sqlalchemy import Connection, Engine
 
 from manafidh.adapters.db.audit import SqlAuditLog
 from manafidh.adapters.db.audit_records import SqlAuditRecords
+from manafidh.adapters.db.devices import SqlDeviceRepository
+from manafidh.adapters.db.gate_control import SqlGateControlRepository, SqlMonitoringReads
 from manafidh.adapters.db.repositories import (
     SqlDeclarationRepository,
     SqlGateRepository,
@@ -44,6 +46,9 @@ class SqlUnitOfWork:
     reports: SqlReportRepository
     audit: SqlAuditLog
     audit_records: SqlAuditRecords
+    devices: SqlDeviceRepository
+    gate_control: SqlGateControlRepository
+    monitoring: SqlMonitoringReads
 
     def __init__(
         self,
@@ -81,6 +86,9 @@ class SqlUnitOfWork:
             checkpoint_minutes=a.checkpoint_minutes,
         )
         self.audit_records = SqlAuditRecords(conn)
+        self.devices = SqlDeviceRepository(conn)
+        self.gate_control = SqlGateControlRepository(conn)
+        self.monitoring = SqlMonitoringReads(conn)
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
