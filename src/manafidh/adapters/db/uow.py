@@ -17,6 +17,7 @@ from manafidh.adapters.db.repositories import (
     SqlReportRepository,
     SqlUserRepository,
 )
+from manafidh.adapters.db.tariff import SqlTariffRepository
 from manafidh.domain.clock import Clock
 from manafidh.services.ports import AuditKeys
 
@@ -44,6 +45,7 @@ class SqlUnitOfWork:
     reports: SqlReportRepository
     audit: SqlAuditLog
     audit_records: SqlAuditRecords
+    tariff: SqlTariffRepository
 
     def __init__(
         self,
@@ -81,6 +83,7 @@ class SqlUnitOfWork:
             checkpoint_minutes=a.checkpoint_minutes,
         )
         self.audit_records = SqlAuditRecords(conn)
+        self.tariff = SqlTariffRepository(conn)
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
