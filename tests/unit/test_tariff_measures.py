@@ -36,7 +36,8 @@ def m(id_, code, expr="5%", *, origin="ALL", start=date(2026, 1, 1), end=None, k
 def test_the_most_specific_code_wins_whatever_the_order():
     index = MeasureIndex([m(1, "69", "10%"), m(2, "690721", "7%"), m(3, "6907", "8%")])
     chosen = index.applicable("69072100", "IR", D).duty
-    assert chosen is not None and chosen.id == 2
+    assert chosen is not None
+    assert chosen.id == 2
 
 
 def test_a_country_beats_a_group_which_beats_every_origin_on_the_same_code():
@@ -67,7 +68,8 @@ def test_the_explanation_names_what_applies_and_what_was_set_aside():
     index = MeasureIndex([m(1, "69", "10%"), m(2, "690721", "7%")])
     reasons = index.applicable("690721", "IR", D).reasons
     assert reasons[0].startswith("applies: import_duty 7% on 690721")
-    assert "import_duty 10% on 69" in reasons[1] and "set aside" in reasons[1]
+    assert "import_duty 10% on 69" in reasons[1]
+    assert "set aside" in reasons[1]
 
 
 @pytest.mark.parametrize(
@@ -177,7 +179,8 @@ def test_an_import_names_every_bad_row_with_its_line_and_reason():
     assert "duty expression" in by_line[4]
     assert "not a date" in by_line[5]
     assert "unknown origin XX" in by_line[6]
-    assert "overlaps" in by_line[7] and "line 2" in by_line[7]
+    assert "overlaps" in by_line[7]
+    assert "line 2" in by_line[7]
     assert "unknown measure type" in by_line[8]
 
 
@@ -197,4 +200,5 @@ def test_an_import_row_overlapping_a_stored_measure_is_rejected():
         known_origin=lambda o: True,
         stored=stored,
     )
-    assert none == [] and len(ok) == 1
+    assert none == []
+    assert len(ok) == 1

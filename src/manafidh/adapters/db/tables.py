@@ -503,3 +503,68 @@ assessment_measures = Table(
     Column("exact_iqd", ExactDecimal, nullable=False),
     Column("explanation", Text, nullable=False),
 )
+
+# -- exemptions and quotas (issue #3) ----------------------------------------------------------
+exemptions = Table(
+    "exemptions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("reference", String(40), nullable=False, unique=True),
+    Column("beneficiary_kind", String(24), nullable=False),
+    Column("beneficiary_name", Text, nullable=False),
+    Column("beneficiary_tax_id", String(40), nullable=False, index=True),
+    Column("legal_basis", Text, nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_to", Date, nullable=True),
+    Column("relief_percent", ExactDecimal, nullable=False),
+    Column("codes", JSON, nullable=False),
+    Column("crossings", JSON, nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("project_id", String(40), nullable=True),
+)
+
+# Quantities are integer grams and values integer fils, so that the ledger's check-and-add is
+# one exact SQL update on both databases.
+exemption_quotas = Table(
+    "exemption_quotas",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("exemption_id", Integer, ForeignKey("exemptions.id"), nullable=False, index=True),
+    Column("code", String(10), nullable=False),
+    Column("max_grams", BigInteger, nullable=True),
+    Column("max_value_iqd", Fils, nullable=True),
+    Column("used_grams", BigInteger, nullable=False),
+    Column("used_value_iqd", Fils, nullable=False),
+)
+
+exemption_events = Table(
+    "exemption_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("exemption_id", Integer, ForeignKey("exemptions.id"), nullable=False, index=True),
+    Column("action", String(12), nullable=False),
+    _ts("at"),
+    Column("actor", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("legal_reference", Text, nullable=False),
+)
+
+# Every exempted line, with the duty it would have paid: the foregone-revenue ledger.
+exemption_uses = Table(
+    "exemption_uses",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("assessment_id", String(32), nullable=False, index=True),
+    Column("declaration_id", String(32), nullable=False, index=True),
+    Column("line_no", Integer, nullable=False),
+    Column("exemption_id", Integer, ForeignKey("exemptions.id"), nullable=False, index=True),
+    Column("quota_id", Integer, nullable=True),
+    Column("hs_code", String(10), nullable=False),
+    Column("crossing_code", String(8), nullable=False),
+    Column("acceptance_date", Date, nullable=False),
+    Column("grams", BigInteger, nullable=False),
+    Column("value_iqd", Fils, nullable=False),
+    Column("duty_before_iqd", Fils, nullable=False),
+    Column("foregone_iqd", Fils, nullable=False),
+    Column("released", Boolean, nullable=False, server_default=false()),
+)

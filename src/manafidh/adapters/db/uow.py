@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Engine
 
 from manafidh.adapters.db.audit import SqlAuditLog
 from manafidh.adapters.db.audit_records import SqlAuditRecords
+from manafidh.adapters.db.exemptions import SqlExemptionRepository
 from manafidh.adapters.db.repositories import (
     SqlDeclarationRepository,
     SqlGateRepository,
@@ -46,6 +47,7 @@ class SqlUnitOfWork:
     audit: SqlAuditLog
     audit_records: SqlAuditRecords
     tariff: SqlTariffRepository
+    exemptions: SqlExemptionRepository
 
     def __init__(
         self,
@@ -84,6 +86,7 @@ class SqlUnitOfWork:
         )
         self.audit_records = SqlAuditRecords(conn)
         self.tariff = SqlTariffRepository(conn)
+        self.exemptions = SqlExemptionRepository(conn)
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:

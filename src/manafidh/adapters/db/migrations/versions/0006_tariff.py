@@ -2,7 +2,7 @@
 
 Revision ID: 0006
 Revises: 0003
-Create Date: 2026-11-25 14:29:25.202394
+Create Date: 2026-11-25 14:38:13.310842
 """
 
 from __future__ import annotations
@@ -46,6 +46,29 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "exemptions",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("reference", sa.String(length=40), nullable=False),
+        sa.Column("beneficiary_kind", sa.String(length=24), nullable=False),
+        sa.Column("beneficiary_name", sa.Text(), nullable=False),
+        sa.Column("beneficiary_tax_id", sa.String(length=40), nullable=False),
+        sa.Column("legal_basis", sa.Text(), nullable=False),
+        sa.Column("valid_from", sa.Date(), nullable=False),
+        sa.Column("valid_to", sa.Date(), nullable=True),
+        sa.Column("relief_percent", mtypes.ExactDecimal(length=40), nullable=False),
+        sa.Column("codes", sa.JSON(), nullable=False),
+        sa.Column("crossings", sa.JSON(), nullable=False),
+        sa.Column("state", sa.String(length=12), nullable=False),
+        sa.Column("project_id", sa.String(length=40), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_exemptions")),
+        sa.UniqueConstraint("reference", name=op.f("uq_exemptions_reference")),
+    )
+    with op.batch_alter_table("exemptions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_exemptions_beneficiary_tax_id"), ["beneficiary_tax_id"], unique=False
+        )
+
+    op.create_table(
         "tariff_imports",
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("imported_at", mtypes.UtcDateTime(timezone=True), nullable=False),
@@ -67,6 +90,82 @@ def upgrade() -> None:
         sa.Column("description", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("group_code", "country", name=op.f("pk_tariff_origin_groups")),
     )
+    op.create_table(
+        "exemption_events",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("exemption_id", sa.Integer(), nullable=False),
+        sa.Column("action", sa.String(length=12), nullable=False),
+        sa.Column("at", mtypes.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.String(length=32), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("legal_reference", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["exemption_id"],
+            ["exemptions.id"],
+            name=op.f("fk_exemption_events_exemption_id_exemptions"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_exemption_events")),
+    )
+    with op.batch_alter_table("exemption_events", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_exemption_events_exemption_id"), ["exemption_id"], unique=False
+        )
+
+    op.create_table(
+        "exemption_quotas",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("exemption_id", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(length=10), nullable=False),
+        sa.Column("max_grams", sa.BigInteger(), nullable=True),
+        sa.Column("max_value_iqd", mtypes.Fils(), nullable=True),
+        sa.Column("used_grams", sa.BigInteger(), nullable=False),
+        sa.Column("used_value_iqd", mtypes.Fils(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["exemption_id"],
+            ["exemptions.id"],
+            name=op.f("fk_exemption_quotas_exemption_id_exemptions"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_exemption_quotas")),
+    )
+    with op.batch_alter_table("exemption_quotas", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_exemption_quotas_exemption_id"), ["exemption_id"], unique=False
+        )
+
+    op.create_table(
+        "exemption_uses",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("assessment_id", sa.String(length=32), nullable=False),
+        sa.Column("declaration_id", sa.String(length=32), nullable=False),
+        sa.Column("line_no", sa.Integer(), nullable=False),
+        sa.Column("exemption_id", sa.Integer(), nullable=False),
+        sa.Column("quota_id", sa.Integer(), nullable=True),
+        sa.Column("hs_code", sa.String(length=10), nullable=False),
+        sa.Column("crossing_code", sa.String(length=8), nullable=False),
+        sa.Column("acceptance_date", sa.Date(), nullable=False),
+        sa.Column("grams", sa.BigInteger(), nullable=False),
+        sa.Column("value_iqd", mtypes.Fils(), nullable=False),
+        sa.Column("duty_before_iqd", mtypes.Fils(), nullable=False),
+        sa.Column("foregone_iqd", mtypes.Fils(), nullable=False),
+        sa.Column("released", sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["exemption_id"],
+            ["exemptions.id"],
+            name=op.f("fk_exemption_uses_exemption_id_exemptions"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_exemption_uses")),
+    )
+    with op.batch_alter_table("exemption_uses", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_exemption_uses_assessment_id"), ["assessment_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_exemption_uses_declaration_id"), ["declaration_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_exemption_uses_exemption_id"), ["exemption_id"], unique=False
+        )
+
     op.create_table(
         "tariff_measures",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -124,11 +223,29 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_tariff_measures_code"))
 
     op.drop_table("tariff_measures")
+    with op.batch_alter_table("exemption_uses", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_exemption_uses_exemption_id"))
+        batch_op.drop_index(batch_op.f("ix_exemption_uses_declaration_id"))
+        batch_op.drop_index(batch_op.f("ix_exemption_uses_assessment_id"))
+
+    op.drop_table("exemption_uses")
+    with op.batch_alter_table("exemption_quotas", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_exemption_quotas_exemption_id"))
+
+    op.drop_table("exemption_quotas")
+    with op.batch_alter_table("exemption_events", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_exemption_events_exemption_id"))
+
+    op.drop_table("exemption_events")
     op.drop_table("tariff_origin_groups")
     with op.batch_alter_table("tariff_imports", schema=None) as batch_op:
         batch_op.drop_index("ix_tariff_imports_imported_at")
 
     op.drop_table("tariff_imports")
+    with op.batch_alter_table("exemptions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_exemptions_beneficiary_tax_id"))
+
+    op.drop_table("exemptions")
     with op.batch_alter_table("assessment_measures", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_assessment_measures_assessment_id"))
 

@@ -130,9 +130,7 @@ def test_only_reference_managers_change_the_tariff(container, make_user):
     assert done.measures == 1
 
 
-def test_rollback_to_an_instant_undoes_only_later_imports_and_previews_first(
-    container, make_user
-):
+def test_rollback_to_an_instant_undoes_only_later_imports_and_previews_first(container, make_user):
     _import(container, _row(expression="5%"), source="first.csv")
     container.clock.advance(timedelta(days=1))
     _import(container, _row(code="6907", expression="8%"), source="second.csv")
@@ -147,8 +145,13 @@ def test_rollback_to_an_instant_undoes_only_later_imports_and_previews_first(
         left = uow.tariff.all_measures()
         imports = {i.source: i for i in uow.tariff.imports()}
         entries = uow.audit.entries(
-            subject="tariff:measures", actor=None, action=None, since=None, until=None,
-            limit=10, offset=0,
+            subject="tariff:measures",
+            actor=None,
+            action=None,
+            since=None,
+            until=None,
+            limit=10,
+            offset=0,
         )
     assert [x.expression for x in left] == ["5%"]
     assert imports["second.csv"].rollback_reason == "decree withdrawn"
