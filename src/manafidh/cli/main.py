@@ -11,6 +11,7 @@ from manafidh.adapters.reference_files import read_exchange_rate_file, shipped_b
 from manafidh.cli import audit as audit_cmd
 from manafidh.cli import devices as devices_cmd
 from manafidh.cli import simulate as simulate_cmd
+from manafidh.cli import tariff as tariff_cmd
 from manafidh.cli.common import console, container, err, one_line_errors
 from manafidh.domain.errors import ValidationFailed
 from manafidh.domain.identity import Role
@@ -27,6 +28,7 @@ app.add_typer(ref_app, name="reference")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(devices_cmd.app, name="devices")
+app.add_typer(tariff_cmd.app, name="tariff")
 
 
 @db_app.command("upgrade")

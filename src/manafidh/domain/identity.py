@@ -36,6 +36,7 @@ class Permission(StrEnum):
     MANAGE_USERS = "manage_users"
     MANAGE_REFERENCE = "manage_reference"
     READ_AUDIT = "read_audit"  # the audit log, its tree heads and proofs
+    MANAGE_EXEMPTIONS = "manage_exemptions"  # grant, suspend, revoke, reinstate exemptions
 
 
 P = Permission
@@ -48,7 +49,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     Role.ANALYST: frozenset({P.READ_ALL}),
     Role.AUDITOR: frozenset({P.READ_ALL, P.READ_AUDIT}),
-    Role.ADMIN: frozenset({P.MANAGE_USERS, P.MANAGE_REFERENCE, P.READ_ALL, P.READ_AUDIT}),
+    Role.ADMIN: frozenset(
+        {P.MANAGE_USERS, P.MANAGE_REFERENCE, P.READ_ALL, P.READ_AUDIT, P.MANAGE_EXEMPTIONS}
+    ),
 }
 
 # Roles whose work happens at a crossing: they act only at the crossings they are posted to.

@@ -24,8 +24,8 @@ from manafidh.domain.parameters import RANDOM_CONTROL_RATE
 from manafidh.domain.payments.orders import OrderState, PaymentOrder, creditor_reference
 from manafidh.domain.reference import ExchangeRate
 from manafidh.domain.risk.lanes import LaneDecision, select_lane
-from manafidh.domain.tariff.assessment import Assessment, assess_content
-from manafidh.services import journal
+from manafidh.domain.tariff.assessment import Assessment
+from manafidh.services import journal, tariff
 from manafidh.services.access import load_for
 from manafidh.services.ports import UnitOfWork
 
@@ -211,16 +211,7 @@ def exchange_rate_for(uow: UnitOfWork, currency: str, day: date) -> ExchangeRate
 def _assess_and_select(uow: UnitOfWork, decl: Declaration, *, rng: random.Random) -> _Outcome:
     assert decl.acceptance_date is not None
     now = uow.clock.now()
-    assessment = assess_content(
-        assessment_id=uuid.uuid4().hex,
-        declaration_id=decl.id,
-        version_number=decl.current.number,
-        content=decl.content,
-        acceptance_date=decl.acceptance_date,
-        exchange_rate=exchange_rate_for(uow, decl.content.invoice_currency, decl.acceptance_date),
-        schedule=uow.reference.tariff_schedule(),
-        at=now,
-    )
+    assessment = tariff.assess(uow, decl, assessment_id=uuid.uuid4().hex, at=now)
     decl.mark_assessed(at=now, actor=SYSTEM)
     first_selection = decl.lane is None
     rate = uow.reference.parameters().get(RANDOM_CONTROL_RATE, decl.acceptance_date).value

@@ -556,4 +556,138 @@ manual_weights = Table(
     _ts("decided_at", nullable=True),
     Column("decided_by", String(32), nullable=True),
     Column("approved", Boolean, nullable=True),
+# -- tariff measures (issue #3) ----------------------------------------------------------------
+tariff_imports = Table(
+    "tariff_imports",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    _ts("imported_at"),
+    Column("actor", String(32), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("measures", Integer, nullable=False),
+    _ts("rolled_back_at", nullable=True),
+    Column("rolled_back_by", String(32), nullable=True),
+    Column("rollback_reason", Text, nullable=True),
+    Index("ix_tariff_imports_imported_at", "imported_at"),
+)
+
+tariff_measures = Table(
+    "tariff_measures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("code", String(10), nullable=False, index=True),
+    Column("measure_type", String(16), nullable=False),
+    Column("origin", String(8), nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_to", Date, nullable=True),
+    Column("legal_reference", Text, nullable=False),
+    Column("expression", Text, nullable=False),
+    Column("import_id", String(32), ForeignKey("tariff_imports.id"), nullable=False),
+    UniqueConstraint("code", "measure_type", "origin", "valid_from"),
+)
+
+# The operations log: every measure created or removed, with the measure as it was, so that an
+# import can be rolled back to a date and what was rolled back stays readable.
+tariff_operations = Table(
+    "tariff_operations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _ts("at"),
+    Column("import_id", String(32), ForeignKey("tariff_imports.id"), nullable=False, index=True),
+    Column("operation", String(8), nullable=False),  # create | delete
+    Column("measure_id", Integer, nullable=False),
+    Column("measure", JSON, nullable=False),
+)
+
+tariff_origin_groups = Table(
+    "tariff_origin_groups",
+    metadata,
+    Column("group_code", String(8), primary_key=True),
+    Column("country", String(2), primary_key=True),
+    Column("description", Text, nullable=False),
+)
+
+# The exact measures an assessment used, copied, so it can be reproduced whatever changes.
+assessment_measures = Table(
+    "assessment_measures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("assessment_id", String(32), nullable=False, index=True),
+    Column("line_no", Integer, nullable=False),
+    Column("measure_id", Integer, nullable=False),
+    Column("code", String(10), nullable=False),
+    Column("measure_type", String(16), nullable=False),
+    Column("origin", String(8), nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_to", Date, nullable=True),
+    Column("legal_reference", Text, nullable=False),
+    Column("expression", Text, nullable=False),
+    Column("duty_iqd", Fils, nullable=False),
+    Column("exact_iqd", ExactDecimal, nullable=False),
+    Column("explanation", Text, nullable=False),
+)
+
+# -- exemptions and quotas (issue #3) ----------------------------------------------------------
+exemptions = Table(
+    "exemptions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("reference", String(40), nullable=False, unique=True),
+    Column("beneficiary_kind", String(24), nullable=False),
+    Column("beneficiary_name", Text, nullable=False),
+    Column("beneficiary_tax_id", String(40), nullable=False, index=True),
+    Column("legal_basis", Text, nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_to", Date, nullable=True),
+    Column("relief_percent", ExactDecimal, nullable=False),
+    Column("codes", JSON, nullable=False),
+    Column("crossings", JSON, nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("project_id", String(40), nullable=True),
+)
+
+# Quantities are integer grams and values integer fils, so that the ledger's check-and-add is
+# one exact SQL update on both databases.
+exemption_quotas = Table(
+    "exemption_quotas",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("exemption_id", Integer, ForeignKey("exemptions.id"), nullable=False, index=True),
+    Column("code", String(10), nullable=False),
+    Column("max_grams", BigInteger, nullable=True),
+    Column("max_value_iqd", Fils, nullable=True),
+    Column("used_grams", BigInteger, nullable=False),
+    Column("used_value_iqd", Fils, nullable=False),
+)
+
+exemption_events = Table(
+    "exemption_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("exemption_id", Integer, ForeignKey("exemptions.id"), nullable=False, index=True),
+    Column("action", String(12), nullable=False),
+    _ts("at"),
+    Column("actor", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("legal_reference", Text, nullable=False),
+)
+
+# Every exempted line, with the duty it would have paid: the foregone-revenue ledger.
+exemption_uses = Table(
+    "exemption_uses",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("assessment_id", String(32), nullable=False, index=True),
+    Column("declaration_id", String(32), nullable=False, index=True),
+    Column("line_no", Integer, nullable=False),
+    Column("exemption_id", Integer, ForeignKey("exemptions.id"), nullable=False, index=True),
+    Column("quota_id", Integer, nullable=True),
+    Column("hs_code", String(10), nullable=False),
+    Column("crossing_code", String(8), nullable=False),
+    Column("acceptance_date", Date, nullable=False),
+    Column("grams", BigInteger, nullable=False),
+    Column("value_iqd", Fils, nullable=False),
+    Column("duty_before_iqd", Fils, nullable=False),
+    Column("foregone_iqd", Fils, nullable=False),
+    Column("released", Boolean, nullable=False, server_default=false()),
 )

@@ -11,6 +11,7 @@ from manafidh.adapters.db.audit import SqlAuditLog
 from manafidh.adapters.db.audit_records import SqlAuditRecords
 from manafidh.adapters.db.devices import SqlDeviceRepository
 from manafidh.adapters.db.gate_control import SqlGateControlRepository, SqlMonitoringReads
+from manafidh.adapters.db.exemptions import SqlExemptionRepository
 from manafidh.adapters.db.repositories import (
     SqlDeclarationRepository,
     SqlGateRepository,
@@ -19,6 +20,7 @@ from manafidh.adapters.db.repositories import (
     SqlReportRepository,
     SqlUserRepository,
 )
+from manafidh.adapters.db.tariff import SqlTariffRepository
 from manafidh.domain.clock import Clock
 from manafidh.services.ports import AuditKeys
 
@@ -49,6 +51,8 @@ class SqlUnitOfWork:
     devices: SqlDeviceRepository
     gate_control: SqlGateControlRepository
     monitoring: SqlMonitoringReads
+    tariff: SqlTariffRepository
+    exemptions: SqlExemptionRepository
 
     def __init__(
         self,
@@ -89,6 +93,8 @@ class SqlUnitOfWork:
         self.devices = SqlDeviceRepository(conn)
         self.gate_control = SqlGateControlRepository(conn)
         self.monitoring = SqlMonitoringReads(conn)
+        self.tariff = SqlTariffRepository(conn)
+        self.exemptions = SqlExemptionRepository(conn)
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:

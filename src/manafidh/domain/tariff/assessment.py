@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from manafidh.domain.declarations.model import Content
+from manafidh.domain.declarations.model import Content, Item
 from manafidh.domain.money import IQD_MINOR_UNITS, allocate, round_money
 from manafidh.domain.reference import ExchangeRate
 from manafidh.domain.tariff.rates import TariffSchedule
@@ -73,36 +73,85 @@ def assess_content(
     Each line's duty is rounded to the fils; the total is the sum of the rounded lines.
     """
     fx = exchange_rate.iqd_per_unit
+    lines = [
+        schedule_line(item, value, content.invoice_currency, fx, share, schedule, acceptance_date)
+        for item, value, share in customs_values(content, fx)
+    ]
+    return total(
+        lines,
+        assessment_id=assessment_id,
+        declaration_id=declaration_id,
+        version_number=version_number,
+        acceptance_date=acceptance_date,
+        currency=content.invoice_currency,
+        exchange_rate=exchange_rate,
+        at=at,
+    )
+
+
+def customs_values(content: Content, fx: Decimal) -> list[tuple[Item, Decimal, Decimal]]:
+    """Each item with its customs value in IQD and the freight/insurance share it includes."""
     item_values = [iqd(item.invoice_value * fx) for item in content.items]
     costs = iqd((content.freight + content.insurance) * fx)
     cost_shares = allocate(costs, [i.invoice_value for i in content.items], IQD_MINOR_UNITS)
-    lines: list[AssessmentLine] = []
-    for item, value, share in zip(content.items, item_values, cost_shares, strict=True):
-        customs_value = value + share
-        rate = schedule.rate_for(item.hs_code, acceptance_date)
-        duty = iqd(customs_value * rate.rate_percent / HUNDRED)
-        until = rate.valid_to.isoformat() if rate.valid_to else "open"
-        explanation = (
-            f"{item.invoice_value} {content.invoice_currency} x {fx} IQD"
-            f" + {share} IQD freight/insurance = {customs_value} IQD;"
-            f" {rate.rate_percent}% (HS {rate.code_prefix}, valid {rate.valid_from.isoformat()}"
-            f" to {until}, {rate.legal_reference}) = {duty} IQD"
-        )
-        lines.append(
-            AssessmentLine(
-                line_no=item.line_no,
-                hs_code=item.hs_code,
-                invoice_value=item.invoice_value,
-                customs_value_iqd=customs_value,
-                rate_id=rate.id,
-                rate_percent=rate.rate_percent,
-                rate_valid_from=rate.valid_from,
-                rate_valid_to=rate.valid_to,
-                legal_reference=rate.legal_reference,
-                duty_iqd=duty,
-                explanation=explanation,
-            )
-        )
+    return [
+        (item, value + share, share)
+        for item, value, share in zip(content.items, item_values, cost_shares, strict=True)
+    ]
+
+
+def valuation_text(item: Item, currency: str, fx: Decimal, share: Decimal, value: Decimal) -> str:
+    """How the customs value of a line was reached."""
+    return (
+        f"{item.invoice_value} {currency} x {fx} IQD + {share} IQD freight/insurance = {value} IQD"
+    )
+
+
+def schedule_line(
+    item: Item,
+    customs_value: Decimal,
+    currency: str,
+    fx: Decimal,
+    share: Decimal,
+    schedule: TariffSchedule,
+    day: date,
+) -> AssessmentLine:
+    """A line assessed at the ad-valorem rate of the schedule (most specific HS prefix)."""
+    rate = schedule.rate_for(item.hs_code, day)
+    duty = iqd(customs_value * rate.rate_percent / HUNDRED)
+    until = rate.valid_to.isoformat() if rate.valid_to else "open"
+    explanation = (
+        f"{valuation_text(item, currency, fx, share, customs_value)};"
+        f" {rate.rate_percent}% (HS {rate.code_prefix}, valid {rate.valid_from.isoformat()}"
+        f" to {until}, {rate.legal_reference}) = {duty} IQD"
+    )
+    return AssessmentLine(
+        line_no=item.line_no,
+        hs_code=item.hs_code,
+        invoice_value=item.invoice_value,
+        customs_value_iqd=customs_value,
+        rate_id=rate.id,
+        rate_percent=rate.rate_percent,
+        rate_valid_from=rate.valid_from,
+        rate_valid_to=rate.valid_to,
+        legal_reference=rate.legal_reference,
+        duty_iqd=duty,
+        explanation=explanation,
+    )
+
+
+def total(
+    lines: list[AssessmentLine],
+    *,
+    assessment_id: str,
+    declaration_id: str,
+    version_number: int,
+    acceptance_date: date,
+    currency: str,
+    exchange_rate: ExchangeRate,
+    at: datetime,
+) -> Assessment:
+    """The assessment of ``lines``: totals are sums of the lines rounded to the fils."""
     customs_total = sum((line.customs_value_iqd for line in lines), Decimal(0))
     duty_total = sum((line.duty_iqd for line in lines), Decimal(0))
     return Assessment(
@@ -111,8 +160,8 @@ def assess_content(
         version_number=version_number,
         assessed_at=at,
         acceptance_date=acceptance_date,
-        invoice_currency=content.invoice_currency,
-        exchange_rate=fx,
+        invoice_currency=currency,
+        exchange_rate=exchange_rate.iqd_per_unit,
         exchange_rate_source=exchange_rate.source,
         exchange_rate_valid_from=exchange_rate.valid_from,
         customs_value_iqd=customs_total,
