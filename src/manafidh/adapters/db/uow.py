@@ -9,6 +9,8 @@ from sqlalchemy import Connection, Engine
 
 from manafidh.adapters.db.audit import SqlAuditLog
 from manafidh.adapters.db.audit_records import SqlAuditRecords
+from manafidh.adapters.db.ledger import SqlLedgerRepository
+from manafidh.adapters.db.reconciliation import SqlReconciliationRepository
 from manafidh.adapters.db.repositories import (
     SqlDeclarationRepository,
     SqlGateRepository,
@@ -44,6 +46,8 @@ class SqlUnitOfWork:
     reports: SqlReportRepository
     audit: SqlAuditLog
     audit_records: SqlAuditRecords
+    ledger: SqlLedgerRepository
+    reconciliation: SqlReconciliationRepository
 
     def __init__(
         self,
@@ -81,6 +85,8 @@ class SqlUnitOfWork:
             checkpoint_minutes=a.checkpoint_minutes,
         )
         self.audit_records = SqlAuditRecords(conn)
+        self.ledger = SqlLedgerRepository(conn)
+        self.reconciliation = SqlReconciliationRepository(conn, lock=not self.readonly)
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
