@@ -96,7 +96,7 @@ def import_statements(
             journal.record(
                 uow,
                 who=who,
-                crossing=HEADQUARTERS,
+                crossing="",  # the audit log's "no crossing"
                 action="statement.imported",
                 subject=f"statement:{st.statement_id}",
                 payload={
@@ -340,7 +340,7 @@ def resolve_exception(
     journal.record(
         uow,
         who=who,
-        crossing=crossing,
+        crossing="" if crossing == HEADQUARTERS else crossing,
         action="reconciliation.resolved",
         subject=f"reconciliation_exception:{x.id}",
         payload=payload,

@@ -68,6 +68,7 @@ class Truth:
     credits: int = 0
     exceptions: dict[str, int] = field(default_factory=dict)
     repeats: int = 0
+    splits: int = 0
     debits: int = 0
     total_credited: Decimal = Decimal("0.000")
 
@@ -144,6 +145,7 @@ def bank_credits(
             first = (o.amount_iqd * Decimal(rng.choice(["0.3", "0.5", "0.6"]))).quantize(
                 Decimal("0.001")
             )
+            truth.splits += 1
             book(first, day, remittance, structured)
             book(o.amount_iqd - first, day + timedelta(days=1), remittance, structured)
         else:
