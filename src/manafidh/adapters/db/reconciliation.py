@@ -206,3 +206,31 @@ class SqlReconciliationRepository:
             select(func.sum(_X.c.held_iqd)).where(_X.c.state == "open")
         ).scalar_one()
         return n if n is not None else Decimal("0.000")
+
+
+def orders_a_bank_would_see(conn: Connection) -> list[tuple[str, Decimal, datetime, str | None]]:
+    """(reference, amount, when, callback transaction id) for the statement simulator: each
+    payment announced by callback, and each open order's outstanding amount."""
+    o, p = t.payment_orders.c, t.payments.c
+    out: list[tuple[str, Decimal, datetime, str | None]] = [
+        (r.reference, r.amount_iqd, r.received_at, r.bank_transaction_id)
+        for r in conn.execute(
+            select(o.reference, p.amount_iqd, p.received_at, p.bank_transaction_id)
+            .select_from(t.payment_orders)
+            .join(t.payments, p.order_id == o.id)
+            .where(p.channel == "bank_transfer")
+            .order_by(p.id)
+        )
+    ]
+    paid: dict[str, Decimal] = {}
+    for oid, amount in conn.execute(select(p.order_id, p.amount_iqd)):
+        paid[oid] = paid.get(oid, Decimal(0)) + amount
+    for r in conn.execute(
+        select(o.id, o.reference, o.amount_iqd, o.created_at)
+        .where(o.state == "open")
+        .order_by(o.id)
+    ):
+        due = r.amount_iqd - paid.get(r.id, Decimal(0))
+        if due > 0:
+            out.append((r.reference, due, r.created_at, None))
+    return out
