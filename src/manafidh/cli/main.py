@@ -10,6 +10,7 @@ from manafidh.adapters.db.migrate import upgrade
 from manafidh.adapters.reference_files import read_exchange_rate_file, shipped_bundle
 from manafidh.cli import audit as audit_cmd
 from manafidh.cli import devices as devices_cmd
+from manafidh.cli import revenue as revenue_cmd
 from manafidh.cli import simulate as simulate_cmd
 from manafidh.cli import tariff as tariff_cmd
 from manafidh.cli.common import console, container, err, one_line_errors
@@ -29,6 +30,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(devices_cmd.app, name="devices")
 app.add_typer(tariff_cmd.app, name="tariff")
+app.add_typer(revenue_cmd.app, name="revenue")
 
 
 @db_app.command("upgrade")
@@ -66,7 +68,7 @@ def reference_load(
 def users_create(
     username: str,
     role: Role = typer.Option(
-        ..., help="trader, officer, inspector, supervisor, analyst, auditor, admin"
+        ..., help="trader, officer, inspector, supervisor, analyst, auditor, admin, finance"
     ),
     full_name: str = typer.Option(..., "--name", help="Full name"),
     crossing: list[str] = typer.Option([], help="Crossing code (repeat for several)"),

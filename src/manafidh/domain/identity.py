@@ -19,6 +19,7 @@ class Role(StrEnum):
     ANALYST = "analyst"
     AUDITOR = "auditor"
     ADMIN = "admin"
+    FINANCE = "finance"  # revenue accounting: bank statements and their exceptions
 
 
 class Permission(StrEnum):
@@ -37,6 +38,8 @@ class Permission(StrEnum):
     MANAGE_REFERENCE = "manage_reference"
     READ_AUDIT = "read_audit"  # the audit log, its tree heads and proofs
     MANAGE_EXEMPTIONS = "manage_exemptions"  # grant, suspend, revoke, reinstate exemptions
+    READ_REVENUE = "read_revenue"  # the revenue ledger, reconciliation and revenue reports
+    RECONCILE = "reconcile"  # import bank statements, work the exceptions queue
 
 
 P = Permission
@@ -47,11 +50,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SUPERVISOR: frozenset(
         {P.READ_CROSSING, P.CHECK_DOCUMENTS, P.RELEASE, P.RECORD_EXIT, P.HOLD}
     ),
-    Role.ANALYST: frozenset({P.READ_ALL}),
-    Role.AUDITOR: frozenset({P.READ_ALL, P.READ_AUDIT}),
+    Role.ANALYST: frozenset({P.READ_ALL, P.READ_REVENUE}),
+    Role.AUDITOR: frozenset({P.READ_ALL, P.READ_AUDIT, P.READ_REVENUE}),
     Role.ADMIN: frozenset(
         {P.MANAGE_USERS, P.MANAGE_REFERENCE, P.READ_ALL, P.READ_AUDIT, P.MANAGE_EXEMPTIONS}
     ),
+    Role.FINANCE: frozenset({P.READ_ALL, P.READ_REVENUE, P.RECONCILE}),
 }
 
 # Roles whose work happens at a crossing: they act only at the crossings they are posted to.

@@ -25,7 +25,7 @@ from manafidh.domain.payments.orders import OrderState, PaymentOrder, creditor_r
 from manafidh.domain.reference import ExchangeRate
 from manafidh.domain.risk.lanes import LaneDecision, select_lane
 from manafidh.domain.tariff.assessment import Assessment
-from manafidh.services import journal, tariff
+from manafidh.services import journal, ledger, tariff
 from manafidh.services.access import load_for
 from manafidh.services.ports import UnitOfWork
 
@@ -272,6 +272,11 @@ def _order_entry(
         subject=journal.declaration_subject(decl.id),
         payload={"reference": decl.reference, **order_payload(order.reference, order.amount_iqd)},
     )
+    # Every issued or superseded order moves money in the revenue ledger, in this transaction.
+    if action == "payment_order.issued":
+        ledger.order_issued(uow, crossing_code=decl.crossing_code, order=order, actor=who[0])
+    elif action == "payment_order.superseded":
+        ledger.order_withdrawn(uow, crossing_code=decl.crossing_code, order=order, actor=who[0])
 
 
 def _replace_payment_order(

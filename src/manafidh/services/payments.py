@@ -9,7 +9,8 @@ from decimal import Decimal
 from manafidh.domain.audit.payloads import payment_payload
 from manafidh.domain.errors import Conflict, NotFound, ValidationFailed
 from manafidh.domain.payments.orders import Payment, PaymentOrder, is_valid_reference
-from manafidh.services import journal
+from manafidh.domain.revenue.ledger import Account
+from manafidh.services import journal, ledger
 from manafidh.services.ports import UnitOfWork
 
 BANK = "bank"
@@ -67,8 +68,20 @@ def confirm_bank_payment(*, uow: UnitOfWork, confirmation: Confirmation) -> Conf
     assert decl is not None
     now = uow.clock.now()
     payment = Payment(c.bank_transaction_id, c.amount_iqd, c.paid_at, now)
+    outstanding = order.outstanding_iqd
     settled = order.receive(payment)
     uow.payments.save_order(order, decl.crossing_code)
+    # The callback is the bank's signed notice: the money is collected against the order at once
+    # but sits in 'bank_unreconciled' until the bank statement shows it (ADR 0008).
+    ledger.payment_collected(
+        uow,
+        crossing_code=decl.crossing_code,
+        order=order,
+        payment=payment,
+        outstanding_before=outstanding,
+        into=Account.BANK_UNRECONCILED,
+        actor=BANK,
+    )
     journal.record(
         uow,
         who=(BANK, BANK),

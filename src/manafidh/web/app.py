@@ -12,6 +12,7 @@ from manafidh.web import errors, pages
 from manafidh.web.api.audit import router as audit_router
 from manafidh.web.api.devices import router as devices_router
 from manafidh.web.api.gate import router as gate_router
+from manafidh.web.api.revenue import router as revenue_router
 from manafidh.web.api.routes import router as api_router
 
 STATIC = Path(__file__).parent / "static"
@@ -32,6 +33,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(audit_router)
     app.include_router(devices_router)
     app.include_router(gate_router)
+    app.include_router(revenue_router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

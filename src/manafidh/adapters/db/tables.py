@@ -690,4 +690,91 @@ exemption_uses = Table(
     Column("duty_before_iqd", Fils, nullable=False),
     Column("foregone_iqd", Fils, nullable=False),
     Column("released", Boolean, nullable=False, server_default=false()),
+# -- revenue: the double-entry ledger (issue #7) ----------------------------------------------
+ledger_postings = Table(
+    "ledger_postings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # One key per business event (order assessed, payment collected, statement entry...):
+    # the unique index is what makes counting anything twice impossible.
+    Column("key", String(140), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    _ts("at"),
+    Column("crossing_code", String(8), nullable=False),
+    Column("actor", String(32), nullable=False),
+    Column("declaration_id", String(32), nullable=True, index=True),
+    Column("order_id", String(32), nullable=True, index=True),
+    Column("memo", Text, nullable=False),
+)
+
+ledger_lines = Table(
+    "ledger_lines",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("posting_id", Integer, ForeignKey("ledger_postings.id"), nullable=False, index=True),
+    Column("account", String(48), nullable=False),
+    Column("amount_iqd", Fils, nullable=False),  # debit positive, credit negative
+)
+
+# Balances per account, crossing and local month, kept up to date in the posting's transaction
+# so that reports read a few hundred rows instead of summing millions of lines.
+ledger_monthly = Table(
+    "ledger_monthly",
+    metadata,
+    Column("account", String(48), primary_key=True),
+    Column("crossing_code", String(8), primary_key=True),
+    Column("month", String(7), primary_key=True),  # YYYY-MM, Iraq's calendar
+    Column("amount_iqd", Fils, nullable=False),
+)
+
+# -- revenue: bank statements and their reconciliation (issue #7) -----------------------------
+bank_statements = Table(
+    "bank_statements",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("statement_id", String(70), nullable=False, unique=True),
+    Column("account", String(34), nullable=False),
+    Column("format", String(16), nullable=False),
+    _ts("created_at", nullable=True),
+    _ts("imported_at"),
+    Column("imported_by", String(32), nullable=False),
+    Column("digest", String(64), nullable=False),
+)
+
+statement_entries = Table(
+    "statement_entries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("statement_pk", Integer, ForeignKey("bank_statements.id"), nullable=False),
+    Column("account", String(34), nullable=False),
+    Column("entry_ref", String(70), nullable=False, index=True),
+    Column("booking_date", Date, nullable=False),
+    Column("value_date", Date, nullable=False),
+    Column("amount_iqd", Fils, nullable=False),
+    Column("credit", Boolean, nullable=False),
+    Column("remittance", Text, nullable=False),
+    Column("reference", String(25), nullable=True),
+    Column("outcome", String(20), nullable=False),
+    Column("order_id", String(32), nullable=True, index=True),
+    UniqueConstraint("statement_pk", "entry_ref"),
+)
+
+reconciliation_exceptions = Table(
+    "reconciliation_exceptions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("entry_id", Integer, ForeignKey("statement_entries.id"), nullable=False, index=True),
+    Column("kind", String(20), nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("amount_iqd", Fils, nullable=False),
+    Column("held_iqd", Fils, nullable=False),  # what sits in suspense/overpayments because of it
+    Column("reference", String(25), nullable=True),
+    Column("order_id", String(32), nullable=True),
+    Column("crossing_code", String(8), nullable=False),
+    _ts("opened_at"),
+    _ts("resolved_at", nullable=True),
+    Column("resolved_by", String(32), nullable=True),
+    Column("resolution", String(16), nullable=True),
+    Column("reason", Text, nullable=True),
+    Index("ix_reconciliation_exceptions_state_kind", "state", "kind"),
 )

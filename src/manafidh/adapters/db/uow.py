@@ -12,6 +12,8 @@ from manafidh.adapters.db.audit_records import SqlAuditRecords
 from manafidh.adapters.db.devices import SqlDeviceRepository
 from manafidh.adapters.db.gate_control import SqlGateControlRepository, SqlMonitoringReads
 from manafidh.adapters.db.exemptions import SqlExemptionRepository
+from manafidh.adapters.db.ledger import SqlLedgerRepository
+from manafidh.adapters.db.reconciliation import SqlReconciliationRepository
 from manafidh.adapters.db.repositories import (
     SqlDeclarationRepository,
     SqlGateRepository,
@@ -53,6 +55,8 @@ class SqlUnitOfWork:
     monitoring: SqlMonitoringReads
     tariff: SqlTariffRepository
     exemptions: SqlExemptionRepository
+    ledger: SqlLedgerRepository
+    reconciliation: SqlReconciliationRepository
 
     def __init__(
         self,
@@ -95,6 +99,8 @@ class SqlUnitOfWork:
         self.monitoring = SqlMonitoringReads(conn)
         self.tariff = SqlTariffRepository(conn)
         self.exemptions = SqlExemptionRepository(conn)
+        self.ledger = SqlLedgerRepository(conn)
+        self.reconciliation = SqlReconciliationRepository(conn, lock=not self.readonly)
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:

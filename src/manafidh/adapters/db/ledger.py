@@ -1,0 +1,132 @@
+"""The revenue ledger's tables: postings, their lines, and monthly balances kept in step."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from manafidh.adapters.db import tables as t
+from manafidh.domain.clock import local_date
+from manafidh.domain.revenue.ledger import ZERO, Kind, Line, Posting
+
+_P = t.ledger_postings
+_L = t.ledger_lines
+_M = t.ledger_monthly
+
+
+def month_of(at: datetime) -> str:
+    """The local (Baghdad) month of an instant, as YYYY-MM."""
+    return local_date(at).strftime("%Y-%m")
+
+
+class SqlLedgerRepository:
+    """Postings, each written once with its lines and its effect on the monthly balances."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        ins = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        stmt = ins(_M)
+        self._bump = stmt.on_conflict_do_update(
+            index_elements=[_M.c.account, _M.c.crossing_code, _M.c.month],
+            set_={"amount_iqd": _M.c.amount_iqd + stmt.excluded.amount_iqd},
+        )
+
+    def has(self, key: str) -> bool:
+        """True when a posting with this key exists."""
+        return self.conn.execute(select(_P.c.id).where(_P.c.key == key)).first() is not None
+
+    def add(self, posting: Posting) -> None:
+        """Write a posting (its key must be new), its lines and the monthly balances."""
+        pid = self.conn.execute(
+            insert(_P).returning(_P.c.id),
+            {
+                "key": posting.key,
+                "kind": posting.kind.value,
+                "at": posting.at,
+                "crossing_code": posting.crossing_code,
+                "actor": posting.actor,
+                "declaration_id": posting.declaration_id,
+                "order_id": posting.order_id,
+                "memo": posting.memo,
+            },
+        ).scalar_one()
+        self.conn.execute(
+            insert(_L),
+            [
+                {"posting_id": pid, "account": x.account, "amount_iqd": x.amount}
+                for x in posting.lines
+            ],
+        )
+        month = month_of(posting.at)
+        # Sorted, so that concurrent postings lock the balance rows in the same order.
+        for line in sorted(posting.lines, key=lambda x: x.account):
+            self.conn.execute(
+                self._bump,
+                {
+                    "account": line.account,
+                    "crossing_code": posting.crossing_code,
+                    "month": month,
+                    "amount_iqd": line.amount,
+                },
+            )
+
+    def postings(
+        self, *, order_id: str | None = None, declaration_id: str | None = None
+    ) -> list[Posting]:
+        """Postings of one order or declaration (or all), oldest first."""
+        q = select(_P).order_by(_P.c.id)
+        if order_id is not None:
+            q = q.where(_P.c.order_id == order_id)
+        if declaration_id is not None:
+            q = q.where(_P.c.declaration_id == declaration_id)
+        rows = self.conn.execute(q).all()
+        if not rows:
+            return []
+        lines: dict[int, list[Line]] = {}
+        for r in self.conn.execute(
+            select(_L).where(_L.c.posting_id.in_([r.id for r in rows])).order_by(_L.c.id)
+        ):
+            lines.setdefault(r.posting_id, []).append(Line(r.account, r.amount_iqd))
+        return [
+            Posting(
+                key=r.key,
+                kind=Kind(r.kind),
+                at=r.at,
+                crossing_code=r.crossing_code,
+                actor=r.actor,
+                lines=tuple(lines.get(r.id, [])),
+                declaration_id=r.declaration_id,
+                order_id=r.order_id,
+                memo=r.memo,
+            )
+            for r in rows
+        ]
+
+    def balances(self) -> dict[str, Decimal]:
+        """Balance of every account, summed from the lines themselves (not the rollup)."""
+        rows = self.conn.execute(
+            select(_L.c.account, func.sum(_L.c.amount_iqd)).group_by(_L.c.account)
+        )
+        return {r[0]: r[1] if r[1] is not None else ZERO for r in rows}
+
+    def monthly(
+        self, *, accounts: list[str] | None = None, crossing_code: str | None = None
+    ) -> list[tuple[str, str, str, Decimal]]:
+        """(account, crossing, month, balance movement) rows of the rollup."""
+        q = select(_M.c.account, _M.c.crossing_code, _M.c.month, _M.c.amount_iqd)
+        if accounts is not None:
+            q = q.where(_M.c.account.in_(accounts))
+        if crossing_code is not None:
+            q = q.where(_M.c.crossing_code == crossing_code)
+        rows = self.conn.execute(q.order_by(_M.c.month, _M.c.crossing_code, _M.c.account))
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    def count(self) -> int:
+        """How many postings exist."""
+        n: Any = self.conn.execute(select(func.count()).select_from(_P)).scalar_one()
+        return int(n)

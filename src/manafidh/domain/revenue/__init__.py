@@ -1,0 +1,1 @@
+"""Revenue: the double-entry ledger, bank statements and their reconciliation."""

@@ -1,0 +1,207 @@
+"""The revenue API under /api/v1/revenue: bank statements, the exceptions queue, the books.
+
+Finance officers import statements and resolve exceptions; finance, analysts and auditors
+read. Every other role gets 403.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import BaseModel, Field
+
+from manafidh.adapters.statements import MAX_BYTES, digest, read_statement_file
+from manafidh.domain.errors import ValidationFailed
+from manafidh.domain.identity import Permission
+from manafidh.domain.revenue.statements import ReconciliationException, Resolution
+from manafidh.services import ledger, reconciliation
+from manafidh.web.deps import UowDep, UserDep
+from manafidh.web.errors import ERROR_RESPONSES
+
+router = APIRouter(prefix="/api/v1/revenue", tags=["revenue"], responses=ERROR_RESPONSES)
+MAX_ID = (1 << 62) - 1
+
+STATEMENT_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "An ISO 20022 camt.053 document, or a CSV with the columns "
+        "statement_id, account, entry_ref, booking_date, value_date, amount, currency, "
+        "direction (CRDT/DBIT), remittance.",
+        "content": {
+            "application/xml": {"schema": {"type": "string"}},
+            "text/csv": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+class ImportOut(BaseModel):
+    """What an import did; ``changed`` is false when everything was already recorded."""
+
+    statements: list[str]
+    new_entries: int
+    known_entries: int
+    outcomes: dict[str, int]
+    exceptions_opened: int
+    changed: bool
+
+
+class ExceptionOut(BaseModel):
+    """An entry of the exceptions queue."""
+
+    id: int
+    kind: str
+    state: str
+    entry_ref: str
+    remittance: str
+    amount_iqd: Decimal
+    held_iqd: Decimal
+    reference: str | None
+    crossing: str
+    opened_at: datetime
+    resolution: str | None
+    resolved_by: str | None
+    resolved_at: datetime | None
+    reason: str | None
+
+    @classmethod
+    def of(cls, x: ReconciliationException) -> ExceptionOut:
+        """Build from the domain record."""
+        return cls(
+            id=x.id,
+            kind=x.kind.value,
+            state=x.state,
+            entry_ref=x.entry_ref,
+            remittance=x.remittance,
+            amount_iqd=x.amount_iqd,
+            held_iqd=x.held_iqd,
+            reference=x.reference,
+            crossing=x.crossing_code,
+            opened_at=x.opened_at,
+            resolution=x.resolution.value if x.resolution else None,
+            resolved_by=x.resolved_by,
+            resolved_at=x.resolved_at,
+            reason=x.reason,
+        )
+
+
+class ResolveIn(BaseModel):
+    """How to close an exception, and why."""
+
+    resolution: Literal["allocate", "return", "accept"]
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    order_reference: Annotated[str | None, Field(max_length=40)] = None
+
+
+class SummaryOut(BaseModel):
+    """Outcomes of credits, the open queue, and the automatic match rate."""
+
+    outcomes: dict[str, int]
+    credits: int
+    open_exceptions: int
+    needing_officer: int
+    held_iqd: Decimal
+    auto_match_rate: float
+
+
+class TrialBalanceOut(BaseModel):
+    """Every account's balance (debit positive); ``balanced`` when they add up to zero."""
+
+    balances: dict[str, Decimal]
+    total: Decimal
+    balanced: bool
+    revenue_iqd: Decimal
+    postings: int
+
+
+async def statement_body(request: Request) -> bytes:
+    """The raw request body (a statement file), refused above 50 MiB."""
+    size = request.headers.get("content-length", "")
+    if size.isdigit() and int(size) > MAX_BYTES:
+        raise ValidationFailed("the statement file is larger than 50 MiB")
+    return await request.body()
+
+
+@router.post("/statements", openapi_extra=STATEMENT_BODY, status_code=201)
+def import_statement(
+    raw: Annotated[bytes, Depends(statement_body)], user: UserDep, uow: UowDep
+) -> ImportOut:
+    """Import a bank statement (camt.053 or CSV); importing it again changes nothing."""
+    user.require(Permission.RECONCILE)
+    statements = read_statement_file(raw)
+    r = reconciliation.import_statements(
+        uow=uow, actor=user, statements=statements, digest=digest(raw)
+    )
+    return ImportOut(
+        statements=r.statements,
+        new_entries=r.new_entries,
+        known_entries=r.known_entries,
+        outcomes=dict(r.outcomes),
+        exceptions_opened=r.exceptions_opened,
+        changed=r.changed,
+    )
+
+
+@router.get("/exceptions")
+def list_exceptions(
+    user: UserDep,
+    uow: UowDep,
+    state: Literal["open", "resolved"] | None = "open",
+    kind: Annotated[str | None, Query(max_length=32)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+) -> list[ExceptionOut]:
+    """The exceptions queue, oldest first."""
+    found = reconciliation.exceptions(
+        uow=uow, actor=user, state=state, kind=kind, limit=limit, offset=offset
+    )
+    return [ExceptionOut.of(x) for x in found]
+
+
+@router.post("/exceptions/{exception_id}/resolve")
+def resolve_exception(
+    exception_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    body: ResolveIn,
+    user: UserDep,
+    uow: UowDep,
+) -> ExceptionOut:
+    """Close an exception: allocate held money to an order, return it, or accept; with a reason."""
+    x = reconciliation.resolve_exception(
+        uow=uow,
+        actor=user,
+        exception_id=exception_id,
+        resolution=Resolution(body.resolution),
+        reason=body.reason,
+        order_reference=body.order_reference,
+    )
+    return ExceptionOut.of(x)
+
+
+@router.get("/reconciliation")
+def reconciliation_summary(user: UserDep, uow: UowDep) -> SummaryOut:
+    """How reconciliation stands."""
+    s = reconciliation.summary(uow=uow, actor=user)
+    return SummaryOut(
+        outcomes=s.outcomes,
+        credits=s.credits,
+        open_exceptions=s.open_exceptions,
+        needing_officer=s.needing_officer,
+        held_iqd=s.held_iqd,
+        auto_match_rate=s.auto_match_rate,
+    )
+
+
+@router.get("/trial-balance")
+def trial_balance(user: UserDep, uow: UowDep) -> TrialBalanceOut:
+    """The books' balances, recomputed from every posting line."""
+    tb = ledger.trial_balance(uow=uow, actor=user)
+    return TrialBalanceOut(
+        balances=tb.balances,
+        total=tb.total,
+        balanced=tb.balanced,
+        revenue_iqd=tb.revenue,
+        postings=tb.postings,
+    )

@@ -1,0 +1,89 @@
+"""The revenue API over HTTP: statements in, the queue worked, the books read."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from tests.factories import payload
+
+from manafidh.simulation.statements import Credit, camt053, csv_statement
+
+
+def _order(client, auth):
+    trader = auth("trader")
+    r = client.post("/api/v1/declarations", json=payload(), headers=trader)
+    assert r.status_code == 201, r.text
+    ref = r.json()["reference"]
+    order = client.get(f"/api/v1/declarations/{ref}/payment-orders", headers=trader).json()[-1]
+    return order["reference"], Decimal(order["amount_iqd"])
+
+
+def test_a_finance_officer_imports_a_statement_and_works_the_queue(client, auth, container):
+    reference, amount = _order(client, auth)
+    day = container.clock.now().date()
+    raw = camt053(
+        "S-API-1",
+        day,
+        [
+            Credit("B1", amount, day, reference, True),
+            Credit("B2", Decimal("50000.000"), day, "no reference given", False),
+        ],
+    )
+    finance = auth("finance")
+    xml = {**finance, "Content-Type": "application/xml"}
+    r = client.post("/api/v1/revenue/statements", content=raw, headers=xml)
+    assert r.status_code == 201, r.text
+    assert r.json()["outcomes"] == {"matched": 1, "unmatched": 1}
+    again = client.post("/api/v1/revenue/statements", content=raw, headers=xml)
+    assert again.json()["changed"] is False
+    [x] = client.get("/api/v1/revenue/exceptions", headers=finance).json()
+    assert (x["kind"], x["held_iqd"]) == ("unmatched", "50000.000")
+    r = client.post(
+        f"/api/v1/revenue/exceptions/{x['id']}/resolve",
+        json={"resolution": "return", "reason": "payer unknown; returned to the sending bank"},
+        headers=finance,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "resolved"
+    again = client.post(
+        f"/api/v1/revenue/exceptions/{x['id']}/resolve",
+        json={"resolution": "accept", "reason": "again"},
+        headers=finance,
+    )
+    assert again.status_code == 409
+    tb = client.get("/api/v1/revenue/trial-balance", headers=auth("auditor")).json()
+    assert tb["balanced"] is True
+    assert Decimal(tb["balances"]["assets:bank"]) == amount
+    s = client.get("/api/v1/revenue/reconciliation", headers=auth("analyst")).json()
+    assert s["open_exceptions"] == 0
+
+
+def test_bad_statements_and_wrong_roles_are_refused_with_the_error_shape(client, auth, container):
+    finance = auth("finance")
+    r = client.post(
+        "/api/v1/revenue/statements",
+        content=b"<Document><Stmt>",
+        headers={**finance, "Content-Type": "application/xml"},
+    )
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "validation_failed"
+    day = container.clock.now().date()
+    csv = csv_statement("S-CSV", [Credit("B9", Decimal("1.000"), day, "x", False)])
+    r = client.post(
+        "/api/v1/revenue/statements",
+        content=csv,
+        headers={**auth("trader"), "Content-Type": "text/csv"},
+    )
+    assert r.status_code == 403
+    assert (
+        client.get(
+            "/api/v1/revenue/trial-balance", headers=auth("officer", crossings=["SHL"])
+        ).status_code
+        == 403
+    )
+    r = client.post(
+        "/api/v1/revenue/exceptions/5/resolve",
+        json={"resolution": "accept", "reason": "x"},
+        headers=finance,
+    )
+    assert r.status_code == 404
