@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from manafidh.domain.declarations.model import Content
-from manafidh.domain.errors import ValidationFailed
+from manafidh.domain.errors import DomainError
 from manafidh.web.api.schemas import ContentIn
 
 HEADER_FIELDS = (
@@ -196,13 +196,16 @@ def parse(form: DeclarationForm) -> Content | None:
     return None if form.errors else content
 
 
-def attach(form: DeclarationForm, error: ValidationFailed) -> None:
-    """Put a service's refusal on the field(s) it names."""
+def attach(form: DeclarationForm, error: DomainError) -> None:
+    """Put a service's refusal on the field(s) it names (the whole form when it names none)."""
     where, d = str(error.details.get("field", "form")), error.details
     found = FieldError("service", error.message)
     names: list[str] = []
     line = d.get("line_no")
     codes = {str(c) for c in d.get("codes", [])}
+    if "hs_code" in d:
+        codes = {str(d["hs_code"])}
+        where = "items.hs_code"
     if where == "items.hs_code":
         names = [
             f"item-{n}-hs_code" for n, r in enumerate(form.items, 1) if r.get("hs_code") in codes

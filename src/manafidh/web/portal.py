@@ -126,7 +126,7 @@ async def post_declaration(request: Request) -> Response:
         forms.attach(form, error)
         return _form_page(request, user, form, action="/declare", draft_key="new", status=422)
     except DomainError as error:
-        form.errors["form"] = FieldError("service", error.message)
+        forms.attach(form, error)
         return _form_page(
             request, user, form, action="/declare", draft_key="new", status=ui.status_of(error)
         )
@@ -218,7 +218,7 @@ async def post_amend(request: Request, ref: str) -> Response:
             request, user, form, action=action, draft_key=ref, reference=ref, status=422
         )
     except DomainError as error:
-        form.errors["form"] = FieldError("service", error.message)
+        forms.attach(form, error)
         return _form_page(
             request,
             user,

@@ -85,11 +85,15 @@
       if ((saved.items || []).length) {
         rows().forEach(function (row) { if (!wanted[row.getAttribute("data-item")]) { row.remove(); } });
       }
+      var changed = false;
       Object.keys(saved.fields).forEach(function (name) {
         var el = form.elements.namedItem(name);
-        if (el && !el.disabled && "value" in el) { el.value = saved.fields[name]; }
+        if (el && !el.disabled && "value" in el && el.value !== saved.fields[name]) {
+          el.value = saved.fields[name];
+          changed = true;
+        }
       });
-      status.textContent = form.getAttribute("data-restored-text");
+      if (changed) { status.textContent = form.getAttribute("data-restored-text"); }
     }
 
     document.getElementById("add-item").addEventListener("click", function () {
