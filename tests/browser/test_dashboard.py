@@ -176,6 +176,8 @@ def test_signing_out_ends_the_session(page):
 
 def test_a_trader_is_told_plainly_that_the_dashboard_is_not_for_his_role(page):
     sign_in(page, "rafidain", lang="en")
+    expect(page).to_have_url(re.compile(r"/my$"))  # a trader's home is his declarations
+    page.goto("/dashboard")
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Not available for your role")
     expect(page.locator("main")).to_contain_text("(Trader or customs broker)")

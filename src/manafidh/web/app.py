@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from manafidh.bootstrap import Container
-from manafidh.web import errors, pages
+from manafidh.web import audit_pages, console, errors, pages, portal
 from manafidh.web.api.audit import router as audit_router
 from manafidh.web.api.devices import router as devices_router
 from manafidh.web.api.gate import router as gate_router
@@ -41,5 +41,8 @@ def create_app(container: Container) -> FastAPI:
         return {"status": "ok"}
 
     app.include_router(pages.router)
+    app.include_router(portal.router)
+    app.include_router(console.router)
+    app.include_router(audit_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

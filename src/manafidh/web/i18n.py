@@ -112,6 +112,12 @@ def format_clock(value: datetime, language: str) -> str:
     return str(format_time(value, format="HH:mm", tzinfo=IRAQ_TZ, locale=FORMAT_LOCALES[language]))
 
 
+def format_moment(value: datetime, language: str) -> str:
+    """A date and time in Baghdad, e.g. "15 آذار 2026 09:00"."""
+    local = value.astimezone(IRAQ_TZ)
+    return f"{format_day(local.date(), language)} {format_clock(value, language)}"
+
+
 @cache
 def environment(language: str) -> Environment:
     """The Jinja2 environment of ``language``: its translations, filters and direction."""
@@ -132,6 +138,7 @@ def environment(language: str) -> Environment:
         money=partial(format_money, language=language),
         day=partial(format_day, language=language),
         clock=partial(format_clock, language=language),
+        moment=partial(format_moment, language=language),
     )
     env.globals.update(lang=language, dir=direction(language), languages=LANGUAGE_NAMES)
     return env

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 
 from manafidh.bootstrap import Container
 from manafidh.domain.declarations.model import Lane
@@ -16,7 +16,7 @@ from manafidh.domain.errors import Forbidden, Unauthenticated
 from manafidh.domain.identity import User
 from manafidh.services import dashboard, identity
 from manafidh.services.dashboard import Dashboard
-from manafidh.web import i18n
+from manafidh.web import i18n, ui
 from manafidh.web.deps import SESSION_COOKIE
 
 router = APIRouter(include_in_schema=False)
@@ -92,9 +92,7 @@ def _finish(request: Request, response: Response, language: str) -> Response:
 
 
 def _page(request: Request, template: str, *, status: int = 200, **context: Any) -> Response:
-    language = _language(request)
-    html = i18n.render(template, language, **context)
-    return _finish(request, HTMLResponse(html, status_code=status), language)
+    return ui.page(request, template, status=status, **context)
 
 
 def _redirect(request: Request, url: str) -> Response:
@@ -132,16 +130,18 @@ def _board_context(request: Request, user: User) -> dict[str, Any]:
 @router.get("/")
 def home(request: Request) -> Response:
     """Send the visitor to the dashboard, or to the sign-in page first."""
-    target = "/dashboard" if _signed_in_user(request) else "/signin"
-    return _redirect(request, target)
+    user = _signed_in_user(request)
+    return _redirect(request, ui.home_of(user) if user else "/signin")
 
 
 @router.get("/signin")
 def signin_form(request: Request) -> Response:
     """The sign-in form (or the dashboard, for someone already signed in)."""
-    if _signed_in_user(request):
-        return _redirect(request, "/dashboard")
-    return _page(request, "signin.html", error=False, username="")
+    user = _signed_in_user(request)
+    if user:
+        return _redirect(request, ui.home_of(user))
+    next_path = ui.safe_next(request.query_params.get("next")) or ""
+    return _page(request, "signin.html", error=False, username="", next_path=next_path)
 
 
 @router.post("/signin")
@@ -149,6 +149,7 @@ def signin(
     request: Request,
     username: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
+    next_path: Annotated[str, Form(alias="next")] = "",
 ) -> Response:
     """Check the password, open a session and go to the dashboard; else show the form again."""
     c = _container(request)
@@ -158,8 +159,15 @@ def signin(
                 uow=uow, hasher=c.hasher, username=username, password=password, kind="session"
             )
     except Unauthenticated:
-        return _page(request, "signin.html", status=401, error=True, username=username)
-    response = _redirect(request, "/dashboard")
+        return _page(
+            request,
+            "signin.html",
+            status=401,
+            error=True,
+            username=username,
+            next_path=ui.safe_next(next_path) or "",
+        )
+    response = _redirect(request, ui.safe_next(next_path) or ui.home_of(issued.user))
     response.set_cookie(
         SESSION_COOKIE,
         issued.token,

@@ -109,6 +109,14 @@ class SqlReferenceRepository:
         known = self._code_set("hs_codes", t.hs_codes.c.code)
         return {c for c in codes if c[:6] not in known}
 
+    def hs_lines(self) -> list[HsCode]:
+        def build() -> list[HsCode]:
+            rows = self.conn.execute(select(t.hs_codes).order_by(t.hs_codes.c.code))
+            return [HsCode(r.code, r.description, r.parent, r.level, r.section) for r in rows]
+
+        result: list[HsCode] = self._cached("hs_lines", build)
+        return result
+
     def unknown_countries(self, codes: Iterable[str]) -> set[str]:
         return set(codes) - self._code_set("countries", t.countries.c.alpha2)
 
