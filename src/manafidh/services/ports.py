@@ -362,6 +362,8 @@ class MonitoringReads(Protocol):
     """The instants a shift report counts."""
 
     def happenings(self, crossing_code: str, start: datetime, end: datetime) -> Happenings: ...
+
+
 class TariffRepository(Protocol):
     """Tariff measures, their imports and operations log, origin groups, measures used."""
 

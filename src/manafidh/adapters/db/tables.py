@@ -556,6 +556,8 @@ manual_weights = Table(
     _ts("decided_at", nullable=True),
     Column("decided_by", String(32), nullable=True),
     Column("approved", Boolean, nullable=True),
+)
+
 # -- tariff measures (issue #3) ----------------------------------------------------------------
 tariff_imports = Table(
     "tariff_imports",
@@ -690,6 +692,8 @@ exemption_uses = Table(
     Column("duty_before_iqd", Fils, nullable=False),
     Column("foregone_iqd", Fils, nullable=False),
     Column("released", Boolean, nullable=False, server_default=false()),
+)
+
 # -- revenue: the double-entry ledger (issue #7) ----------------------------------------------
 ledger_postings = Table(
     "ledger_postings",

@@ -10,8 +10,8 @@ from sqlalchemy import Connection, Engine
 from manafidh.adapters.db.audit import SqlAuditLog
 from manafidh.adapters.db.audit_records import SqlAuditRecords
 from manafidh.adapters.db.devices import SqlDeviceRepository
-from manafidh.adapters.db.gate_control import SqlGateControlRepository, SqlMonitoringReads
 from manafidh.adapters.db.exemptions import SqlExemptionRepository
+from manafidh.adapters.db.gate_control import SqlGateControlRepository, SqlMonitoringReads
 from manafidh.adapters.db.ledger import SqlLedgerRepository
 from manafidh.adapters.db.reconciliation import SqlReconciliationRepository
 from manafidh.adapters.db.repositories import (
