@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
 
+import httpx
 from sqlalchemy import create_engine, select
-from tests.e2e.test_cli import _one_audit_key, manafidh, ok  # noqa: F401 (fixture)
+from tests.e2e.test_cli import AUDIT_KEY, _one_audit_key, manafidh, ok  # noqa: F401 (fixture)
 
 from manafidh.adapters import device_keys
 from manafidh.adapters.db import tables as t
@@ -113,3 +121,52 @@ def test_a_device_is_registered_rotated_and_revoked_with_who_when_why(tmp_path, 
     assert device.revoke_reason == "seal broken"
     assert device.revoked_by == "cli"
     assert actions == ["device.registered", "device.key_rotated", "device.revoked"]
+
+
+def test_the_simulator_drives_a_running_server_over_http(tmp_path, sqlite_template):
+    db = tmp_path / "m.db"
+    shutil.copyfile(sqlite_template, db)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MANAFIDH_")}
+    env |= {
+        "MANAFIDH_DATABASE_URL": f"sqlite+pysqlite:///{db}",
+        "MANAFIDH_AUDIT_KEY_FILE": str(AUDIT_KEY["path"]),
+        "MANAFIDH_FAST_PASSWORD_HASHING": "true",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "manafidh.cli.main", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                    break
+            time.sleep(0.1)
+        out = ok(
+            manafidh(
+                "devices",
+                "simulate",
+                "--url",
+                f"http://127.0.0.1:{port}",
+                "--trucks",
+                "10",
+                "--seed",
+                "5",
+                db=db,
+                cwd=tmp_path,
+            )
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    report = json.loads(out.strip().splitlines()[-1])
+    assert report["ok"] is True
+    assert (report["lost"], report["doubled"]) == (0, 0)
+    assert report["alarms"] == {"weight_mismatch": 2, "exit_without_release": 4}
+    assert report["sent"]["refused:bad_signature"] == 2

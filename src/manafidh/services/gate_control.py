@@ -123,8 +123,7 @@ class _Batch:
 
     def write(self) -> None:
         self.uow.gate_control.add_visits(self.new.values())
-        for v in self.changed.values():
-            self.uow.gate_control.save_visit(v)
+        self.uow.gate_control.save_visits(self.changed.values())
 
 
 def process(uow: UnitOfWork, events: Sequence[DeviceEvent]) -> None:

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, tuple_, update
 
 from manafidh.adapters.db import tables as t
 from manafidh.domain.devices.events import DeviceEvent, EventKind
@@ -28,6 +28,11 @@ _KEYS_OF = (
     .order_by(_k.valid_from)
 )
 _DEVICES = select(t.devices).where(_d.id.in_(bindparam("ids", expanding=True)))
+# Exact (device, sequence) pairs: a batch naming sequence 1 and 2**62 must not read everything
+# in between.
+_STORED = select(t.device_events).where(
+    tuple_(_e.device_id, _e.sequence).in_(bindparam("pairs", expanding=True))
+)
 _UPDATE_KEY = (
     update(t.device_keys)
     .where(_k.device_id == bindparam("d"), _k.key_id == bindparam("k"))
@@ -156,22 +161,9 @@ class SqlDeviceRepository:
         wanted = list(set(keys))
         if not wanted:
             return {}
-        # Ranges per device keep the query small and index-friendly for a burst of consecutive
-        # sequence numbers; the exact pairs are filtered below.
-        bounds: dict[str, list[int]] = defaultdict(list)
-        for device_id, seq in wanted:
-            bounds[device_id].append(seq)
-        cond = or_(
-            *(
-                and_(_e.device_id == d, _e.sequence >= min(s), _e.sequence <= max(s))
-                for d, s in bounds.items()
-            )
-        )
-        pairs = set(wanted)
         found = {}
-        for r in self.conn.execute(select(t.device_events).where(cond)):
-            if (r.device_id, r.sequence) in pairs:
-                found[(r.device_id, r.sequence)] = _event(r)
+        for r in self.conn.execute(_STORED, {"pairs": wanted}):
+            found[(r.device_id, r.sequence)] = _event(r)
         return found
 
     def add_events(self, events: Sequence[DeviceEvent]) -> int:

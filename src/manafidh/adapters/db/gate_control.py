@@ -27,6 +27,11 @@ _tare = t.vehicle_tares.c
 _OPEN_VISITS = select(t.gate_visits).where(
     _v.plate.in_(bindparam("plates", expanding=True)), _v.closed_at.is_(None)
 )
+_SAVE_VISIT = (
+    update(t.gate_visits)
+    .where(_v.id == bindparam("visit_id"))
+    .values({c.name: bindparam(c.name) for c in t.gate_visits.c if c.name != "id"})
+)
 _ACTIVE = (
     select(_d.id, _d.crossing_code, _d.plate)
     .where(_d.plate.in_(bindparam("plates", expanding=True)), _d.state.not_in(_INACTIVE))
@@ -108,9 +113,12 @@ class SqlGateControlRepository:
             self.conn.execute(insert(t.gate_visits), rows)
 
     def save_visit(self, v: Visit) -> None:
-        values = vars(v) | {"weight_state": v.weight_state.value}
-        del values["id"]
-        self.conn.execute(update(t.gate_visits).where(_v.id == v.id).values(**values))
+        self.save_visits([v])
+
+    def save_visits(self, visits: Iterable[Visit]) -> None:
+        rows = [vars(v) | {"weight_state": v.weight_state.value, "visit_id": v.id} for v in visits]
+        if rows:
+            self.conn.execute(_SAVE_VISIT, rows)
 
     def active_declarations(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
         wanted = set(keys)
