@@ -4,6 +4,7 @@ alarms with their lifecycle and escalation, manual weights under four eyes."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -13,7 +14,7 @@ from tests.factories import payload
 from manafidh.adapters import device_keys
 from manafidh.adapters.db import tables as t
 from manafidh.domain.devices.registry import DeviceKind, Position
-from manafidh.services import alarm_flow, devices, gate_control
+from manafidh.services import alarm_flow, devices, gate_control, tariff
 
 PLATE = "IR 12 B 345"
 TARE = 15_000
@@ -311,3 +312,44 @@ def test_the_shift_report_flags_a_night_pass_and_a_silent_weighbridge(
         headers=elsewhere,
     )
     assert r.status_code == 404
+
+
+def test_a_weight_mismatch_re_assesses_weight_based_duties_on_the_measured_mass(
+    client, auth, lane, container
+):
+    # A specific duty on the tiles of the declaration: 10 IQD per kg of net mass, besides
+    # the ad-valorem rate. Measured 24 t against 21 t declared: the duty follows the mass.
+    with container.uow() as uow:
+        tariff.import_measures(
+            uow=uow,
+            actor=None,
+            rows=[
+                (
+                    2,
+                    {
+                        "code": "690721",
+                        "measure_type": "import_duty",
+                        "origin": "ALL",
+                        "valid_from": "2026-01-01",
+                        "valid_to": "",
+                        "legal_reference": "Decision 12 of 2026 (test)",
+                        "expression": "10.00 IQD / kg",
+                    },
+                )
+            ],
+            source="test.csv",
+        )
+    trader = auth("trader")
+    r = client.post("/api/v1/declarations", json=payload(n_items=5, plate=PLATE), headers=trader)
+    assert r.status_code == 201, r.text
+    lane.arrive(loaded_kg=TARE + DECLARED + 3_000)
+    (alarm,) = _alarms(container)
+    d = alarm.details
+    # 5 x 4,000 kg net declared. Measured: 24,000 kg gross, 4,800 kg a line, net at the same
+    # 4,000/4,200 ratio = 4,571.429 kg to the gram, so 45,714.29 IQD a line.
+    assert Decimal(d["duty_declared_iqd"]) == Decimal("200000")
+    assert Decimal(d["duty_on_measured_iqd"]) == Decimal("228571.45")
+    assert Decimal(d["duty_difference_iqd"]) == Decimal("28571.45")
+    with container.engine.connect() as conn:
+        versions = conn.execute(select(t.declaration_versions.c.number)).all()
+    assert len(versions) == 1  # a calculation for the officer: the declaration is not rewritten

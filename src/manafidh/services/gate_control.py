@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from manafidh.domain.alarms import Alarm, AlarmKind, Severity
@@ -28,9 +29,9 @@ from manafidh.domain.devices.visits import (
     exit_decision,
     reconcile,
 )
-from manafidh.domain.errors import ValidationFailed
+from manafidh.domain.errors import DomainError, ValidationFailed
 from manafidh.domain.identity import Permission, User
-from manafidh.services import journal
+from manafidh.services import journal, tariff
 from manafidh.services.ports import UnitOfWork
 
 OPEN_DECISION_VALID = "gate.open_decision_valid_seconds"
@@ -191,6 +192,7 @@ def reconcile_visit(uow: UnitOfWork, v: Visit, *, who: tuple[str, str]) -> None:
         return
     first = v.weight_state is not WeightState.MISMATCH
     v.weight_state = WeightState.MISMATCH
+    figures.update(_duty_on_measured_mass(uow, decl, rec.measured_kg))
     why = (
         f"measured cargo {figures['measured_kg']} kg, declared {figures['declared_kg']} kg "
         f"(tolerance {figures['allowed_kg']} kg)"
@@ -211,6 +213,21 @@ def reconcile_visit(uow: UnitOfWork, v: Visit, *, who: tuple[str, str]) -> None:
             message=f"declaration {decl.reference}: {why}",
             details={**figures, "declaration": decl.reference},
         )
+
+
+def _duty_on_measured_mass(
+    uow: UnitOfWork, decl: Declaration, measured_kg: Decimal
+) -> dict[str, str]:
+    """The duty re-assessed on the measured mass, for the alarm and the log."""
+    try:
+        r = tariff.reassess_on_measured_mass(uow, decl, measured_kg)
+    except DomainError as e:  # e.g. no exchange rate any more: say so, keep the hold
+        return {"reassessment": f"not computed: {e}"}
+    return {
+        "duty_declared_iqd": decimal_text(r.declared_iqd),
+        "duty_on_measured_iqd": decimal_text(r.measured_iqd),
+        "duty_difference_iqd": decimal_text(r.difference_iqd),
+    }
 
 
 def _exit_plate_read(uow: UnitOfWork, e: DeviceEvent) -> None:

@@ -20,6 +20,7 @@ from manafidh.domain.tariff.imports import TariffImport, measure_record, read_ro
 from manafidh.domain.tariff.measured import assess_with_measures
 from manafidh.domain.tariff.measures import Applicable, Measure, MeasureIndex, check_code
 from manafidh.domain.tariff.rates import TariffRate
+from manafidh.domain.tariff.remeasure import with_measured_mass
 from manafidh.services import exemptions, journal
 from manafidh.services.ports import UnitOfWork
 
@@ -67,6 +68,50 @@ def assess(uow: UnitOfWork, decl: Declaration, *, assessment_id: str, at: dateti
     uow.tariff.add_uses(assessment_id, result.uses)
     exemptions.apply_exemptions(uow, decl, result.assessment)
     return result.assessment
+
+
+@dataclass(frozen=True)
+class MassReassessment:
+    """Duty and taxes on the declared masses and on the measured one (nothing is stored)."""
+
+    declared_iqd: Decimal
+    measured_iqd: Decimal
+
+    @property
+    def difference_iqd(self) -> Decimal:
+        """What the measured mass adds (negative: what it would take off)."""
+        return self.measured_iqd - self.declared_iqd
+
+
+def reassess_on_measured_mass(
+    uow: UnitOfWork, decl: Declaration, measured_gross_kg: Decimal
+) -> MassReassessment:
+    """Re-assess the current version as if the goods weighed what the weighbridge measured.
+
+    Weight-based (specific) duties follow the measured mass; ad-valorem ones do not move. It is
+    a calculation for the officer and the alarm: the declaration changes only through an
+    amendment, which is assessed and charged as usual.
+    """
+    day = decl.acceptance_date
+    if day is None:
+        raise ValidationFailed("a draft has no assessment to compare", field="declaration")
+    content = decl.content
+    common: dict[str, Any] = {
+        "assessment_id": "measured-mass",
+        "declaration_id": decl.id,
+        "version_number": decl.current.number,
+        "acceptance_date": day,
+        "exchange_rate": exchange_rate_on(uow, content.invoice_currency, day),
+        "schedule": uow.reference.tariff_schedule(),
+        "measures": index_for(uow, [i.hs_code for i in content.items]),
+        "rates": lambda currency: exchange_rate_on(uow, currency, day),
+        "at": uow.clock.now(),
+    }
+    declared = assess_with_measures(content=content, **common).assessment
+    measured = assess_with_measures(
+        content=with_measured_mass(content, measured_gross_kg), **common
+    ).assessment
+    return MassReassessment(declared.total_due_iqd, measured.total_due_iqd)
 
 
 @dataclass(frozen=True)
