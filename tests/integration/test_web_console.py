@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
@@ -159,3 +160,55 @@ def test_the_inline_check_names_the_fields_the_services_refuse(container, make_u
     assert "#f-item-1-quantity" in r.text
     assert "#f-importer_name" in r.text
     assert "<html" not in r.text
+
+
+def _form(crossing: str = "SHL", plate: str = "IR 77 Q 1") -> dict[str, str]:
+    return {
+        "crossing_code": crossing,
+        "regime": "import",
+        "importer_name": "Dijla Trading Co.",
+        "importer_tax_id": "IQ-555000111",
+        "vehicle_plate": plate,
+        "driver_name": "Hossein Karimi",
+        "driver_document": "P12345678",
+        "dispatch_country": "IR",
+        "origin_country": "IR",
+        "invoice_currency": "USD",
+        "freight": "٢٠٠",  # Arabic-Indic digits are understood
+        "item-1-hs_code": "6907.21",
+        "item-1-description": "Ceramic floor tiles",
+        "item-1-origin_country": "ir",
+        "item-1-quantity": "30,000",
+        "item-1-net_mass_kg": "30000",
+        "item-1-gross_mass_kg": "30300",
+        "item-1-invoice_value": "1500٫50",
+    }
+
+
+def test_a_draft_saved_from_the_form_is_lodged_from_its_page(container, make_user):
+    trader = make_user("trader")
+    client = _client(container, trader.username)
+    r = client.post("/declare", data={**_form(), "intent": "draft"})
+    assert r.status_code == 303
+    reference = r.headers["location"].split("/")[-1].split("?")[0]
+    with container.uow(readonly=True) as uow:
+        draft = uow.declarations.get_by_reference(reference)
+    assert draft.state is State.DRAFT
+    assert draft.content.freight == 200
+    assert draft.content.items[0].invoice_value == Decimal("1500.50")
+    assert draft.content.items[0].hs_code == "690721"
+    assert client.get(f"/declarations/{reference}").status_code == 200
+    r = client.post(f"/declarations/{reference}/do/lodge")
+    assert r.status_code == 303
+    with container.uow(readonly=True) as uow:
+        assert uow.declarations.get_by_reference(reference).state is State.LANE_SELECTED
+
+
+def test_an_amendment_needs_a_reason_and_keeps_the_typed_values(container, make_user):
+    trader = make_user("trader")
+    decl = _submit(container, trader, "SHL")
+    client = _client(container, trader.username)
+    r = client.post(f"/declarations/{decl.reference}/amend", data=_form())
+    assert r.status_code == 422
+    assert 'id="err-reason"' in r.text
+    assert 'value="1500٫50"' in r.text
