@@ -381,6 +381,7 @@ def test_an_officer_checks_the_documents_of_a_yellow_truck_and_releases_it(
     rpage.goto("/queue")
     row = rpage.locator(f"tr[data-reference='{reference}']")
     expect(row).to_be_visible()
+    expect(row.locator("[data-waiting]")).to_have_attribute("data-waiting", "check_documents")
     check_page(rpage, f"officer-queue-{lang}")
     row.get_by_role("link").click()
     # Release is not offered before the document check.
@@ -416,7 +417,8 @@ def test_an_inspector_records_a_finding_and_a_supervisor_handles_it(
     assert lane_of(world, reference) == "red"
     sign_in(rpage, "sara.shb", lang)
     rpage.goto("/queue")
-    expect(rpage.locator(f"tr[data-reference='{reference}']")).to_be_visible()
+    waiting = rpage.locator(f"tr[data-reference='{reference}'] [data-waiting]")
+    expect(waiting).to_have_attribute("data-waiting", "inspection")
     check_page(rpage, f"inspector-queue-{lang}")
     rpage.goto(f"/declarations/{reference}")
     rpage.locator("#found-yes").check()
