@@ -32,8 +32,9 @@ from manafidh.adapters import bank
 from manafidh.bootstrap import Container, bootstrap
 from manafidh.config import Settings
 from manafidh.domain.clock import FixedClock
+from manafidh.domain.errors import ExitWithoutRelease
 from manafidh.domain.identity import Role, User
-from manafidh.services import declarations, identity
+from manafidh.services import clearance, declarations, identity
 from manafidh.services.identity import create_user
 from manafidh.web.app import create_app
 from manafidh.web.deps import SESSION_COOKIE
@@ -380,6 +381,7 @@ def test_an_officer_checks_the_documents_of_a_yellow_truck_and_releases_it(
     rpage.goto("/queue")
     row = rpage.locator(f"tr[data-reference='{reference}']")
     expect(row).to_be_visible()
+    expect(row.locator("[data-waiting]")).to_have_attribute("data-waiting", "check_documents")
     check_page(rpage, f"officer-queue-{lang}")
     row.get_by_role("link").click()
     # Release is not offered before the document check.
@@ -415,7 +417,8 @@ def test_an_inspector_records_a_finding_and_a_supervisor_handles_it(
     assert lane_of(world, reference) == "red"
     sign_in(rpage, "sara.shb", lang)
     rpage.goto("/queue")
-    expect(rpage.locator(f"tr[data-reference='{reference}']")).to_be_visible()
+    waiting = rpage.locator(f"tr[data-reference='{reference}'] [data-waiting]")
+    expect(waiting).to_have_attribute("data-waiting", "inspection")
     check_page(rpage, f"inspector-queue-{lang}")
     rpage.goto(f"/declarations/{reference}")
     rpage.locator("#found-yes").check()
@@ -443,7 +446,17 @@ def test_an_inspector_records_a_finding_and_a_supervisor_handles_it(
         check_page(page, f"supervisor-declaration-{lang}")
         page.get_by_role("button", name=t["dismiss"]).click()
         expect(page.locator(".page-head .state")).to_have_text(t["paid"])
+        plate = world.plate()
+        with world.container.uow() as uow, pytest.raises(ExitWithoutRelease):
+            clearance.record_exit(
+                uow=uow,
+                actor=world.users["officer"],
+                crossing_code=CROSSING,
+                plate=plate,
+                declaration_ref=None,
+            )
         page.goto("/alarms")
+        expect(page.locator("tbody tr", has_text=plate.replace(" ", ""))).to_have_count(1)
         check_page(page, f"supervisor-alarms-{lang}")
     finally:
         supervisor.close()

@@ -194,3 +194,49 @@ def test_dates_use_the_iraqi_month_names_in_arabic():
 
 def test_times_are_shown_in_baghdad():
     assert i18n.format_clock(datetime(2026, 3, 15, 6, 0, tzinfo=UTC), "en") == "09:00"
+
+
+# -- every value the pages show has a label ---------------------------------------------------
+def _label_sets(language: str) -> dict[str, dict[str, str]]:
+    module = i18n.environment(language).get_template("_labels.html").module
+    names = ("STATES", "LANES", "ROLES", "ACTIONS", "FRAUD", "ORDERS", "REGIMES", "ALARMS")
+    return {name: getattr(module, name) for name in (*names, "SEVERITIES", "NAV")}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_state_action_kind_and_page_has_a_translated_label(language):
+    from manafidh.domain.alarms import AlarmKind, Severity
+    from manafidh.domain.declarations.model import Lane, Regime
+    from manafidh.domain.declarations.states import Action, State
+    from manafidh.domain.identity import Role
+    from manafidh.domain.payments.orders import OrderState
+    from manafidh.services.clearance import FraudKind
+    from manafidh.web.ui import NAV
+
+    labels = _label_sets(language)
+    expected = {
+        "STATES": State,
+        "LANES": Lane,
+        "ROLES": Role,
+        "ACTIONS": Action,
+        "FRAUD": FraudKind,
+        "ORDERS": OrderState,
+        "REGIMES": Regime,
+        "ALARMS": AlarmKind,
+        "SEVERITIES": Severity,
+    }
+    for name, enum in expected.items():
+        assert set(labels[name]) == {e.value for e in enum}, name
+    assert {item.key for items in NAV.values() for item in items} <= set(labels["NAV"])
+    if language != "en":  # translated, not left in English
+        assert labels["STATES"]["held"] != "Held"
+
+
+def test_the_scripts_carry_no_text_of_their_own():
+    # Text a script shows comes from the page (data-* attributes rendered from the catalogues).
+    for script in (i18n.TEMPLATE_DIR.parent / "static").glob("*.js"):
+        if script.name.startswith("htmx"):
+            continue
+        source = script.read_text(encoding="utf-8")
+        shown = re.findall(r"textContent\s*=\s*\"[^\"]+\"", source)
+        assert shown == [], script.name

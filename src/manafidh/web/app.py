@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from manafidh.bootstrap import Container
@@ -45,4 +46,6 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(console.router)
     app.include_router(audit_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # Crossings have slow links: pages, the style sheet and htmx shrink to about a quarter.
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     return app

@@ -14,7 +14,7 @@ from manafidh.services import audit
 from manafidh.web import ui
 
 router = APIRouter(include_in_schema=False)
-PAGE_SIZE = 100
+PAGE_SIZE = 50
 
 
 def _day(text: str, field: str) -> date | None:

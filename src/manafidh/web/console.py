@@ -190,6 +190,7 @@ def _queue_page(request: Request, user: User, *, held_only: bool) -> Response:
         states=[s.value for s in console.QUEUE_STATES],
         lanes=[lane.value for lane in Lane],
         now=c.clock.now(),
+        here=f"{request.url.path}?{request.url.query}" if request.url.query else request.url.path,
     )
 
 
