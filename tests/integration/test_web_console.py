@@ -212,3 +212,33 @@ def test_an_amendment_needs_a_reason_and_keeps_the_typed_values(container, make_
     assert r.status_code == 422
     assert 'id="err-reason"' in r.text
     assert 'value="1500٫50"' in r.text
+
+
+@pytest.mark.parametrize(
+    ("headers", "refused"),
+    [
+        ({"Origin": "https://evil.example"}, True),
+        ({"Origin": "null"}, True),
+        ({"Referer": "https://evil.example/page.html"}, True),
+        ({"Origin": "http://testserver"}, False),
+        ({"Referer": "http://testserver/declare"}, False),
+        ({}, False),  # no browser sends a cross-site post without Origin
+    ],
+)
+def test_a_form_post_from_another_site_riding_on_the_session_is_refused(
+    container, make_user, headers, refused
+):
+    trader = make_user("trader")
+    client = _client(container, trader.username)
+    r = client.post("/declare", data={**_form(), "intent": "draft"}, headers=headers)
+    with container.uow(readonly=True) as uow:
+        stored = uow.declarations.search(
+            crossing_codes=None, declarant_id=trader.id, state=None, limit=10, offset=0
+        )
+    if refused:
+        assert r.status_code == 403
+        assert r.json()["error"]["code"] == "cross_site_request"
+        assert stored == []
+    else:
+        assert r.status_code == 303
+        assert len(stored) == 1

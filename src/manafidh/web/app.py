@@ -15,6 +15,8 @@ from manafidh.web.api.devices import router as devices_router
 from manafidh.web.api.gate import router as gate_router
 from manafidh.web.api.revenue import router as revenue_router
 from manafidh.web.api.routes import router as api_router
+from manafidh.web.deps import SESSION_COOKIE
+from manafidh.web.same_origin import SameOriginMiddleware
 
 STATIC = Path(__file__).parent / "static"
 
@@ -48,4 +50,5 @@ def create_app(container: Container) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Crossings have slow links: pages, the style sheet and htmx shrink to about a quarter.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(SameOriginMiddleware, cookie=SESSION_COOKIE)
     return app
