@@ -51,8 +51,10 @@ def test_a_quota_never_goes_negative_nor_past_its_cap(database_url):
                     taken_kg += kg
                     taken_value += value
             (q,) = repo.get(e.reference).quotas
-            assert q.used_kg == taken_kg and q.used_value_iqd == taken_value
-            assert q.used_kg >= 0 and q.used_value_iqd >= 0
+            assert q.used_kg == taken_kg
+            assert q.used_value_iqd == taken_value
+            assert q.used_kg >= 0
+            assert q.used_value_iqd >= 0
             assert max_kg is None or q.used_kg <= max_kg
             assert q.used_value_iqd <= max_value
 

@@ -161,7 +161,9 @@ def test_a_duty_is_never_negative_and_money_is_never_float(declared, tariff, rel
         for value in (line.duty_iqd, line.customs_value_iqd, line.rate_percent):
             assert type(value) is Decimal
     for value in (a.duty_iqd, a.total_due_iqd, a.customs_value_iqd):
-        assert type(value) is Decimal and value >= 0
+        assert type(value) is Decimal
+        assert value >= 0
     assert a.total_due_iqd == sum((line.duty_iqd for line in a.lines), Decimal(0))
     for use in result.uses:
-        assert type(use.duty_iqd) is Decimal and type(use.exact_iqd) is Decimal
+        assert type(use.duty_iqd) is Decimal
+        assert type(use.exact_iqd) is Decimal
