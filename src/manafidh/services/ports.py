@@ -20,6 +20,7 @@ from manafidh.domain.payments.orders import Payment, PaymentOrder
 from manafidh.domain.reference import Country, Crossing, Currency, ExchangeRate, HsCode
 from manafidh.domain.risk.lanes import LaneDecision, LaneRule
 from manafidh.domain.tariff.assessment import Assessment
+from manafidh.domain.tariff.charges import Charge
 from manafidh.domain.tariff.exemptions import (
     Exemption,
     ExemptionEvent,
@@ -256,6 +257,8 @@ class TariffRepository(Protocol):
     ) -> list[Measure]: ...
     def roll_back_import(self, *, import_id: str, at: datetime, actor: str, reason: str) -> int: ...
     def add_uses(self, assessment_id: str, uses: Sequence[MeasureUse]) -> None: ...
+    def add_charges(self, assessment_id: str, charges: Sequence[Charge]) -> None: ...
+    def charges_of(self, assessment_id: str) -> list[dict[str, Any]]: ...
 
 
 class ExemptionRepository(Protocol):

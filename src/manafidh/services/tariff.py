@@ -16,6 +16,7 @@ from manafidh.domain.errors import NoRateInForce, NotFound, ValidationFailed
 from manafidh.domain.identity import Permission, User
 from manafidh.domain.reference import ExchangeRate
 from manafidh.domain.tariff.assessment import Assessment
+from manafidh.domain.tariff.charges import add_charges, other_charges
 from manafidh.domain.tariff.imports import TariffImport, measure_record, read_rows, rejected
 from manafidh.domain.tariff.measured import assess_with_measures
 from manafidh.domain.tariff.measures import Applicable, Measure, MeasureIndex, check_code
@@ -66,6 +67,10 @@ def assess(uow: UnitOfWork, decl: Declaration, *, assessment_id: str, at: dateti
     )
     uow.tariff.add_uses(assessment_id, result.uses)
     exemptions.apply_exemptions(uow, decl, result.assessment)
+    fees = other_charges(uow.reference.parameters(), content, day)
+    if fees:
+        add_charges(result.assessment, fees)
+        uow.tariff.add_charges(assessment_id, fees)
     return result.assessment
 
 

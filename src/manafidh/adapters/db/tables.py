@@ -568,3 +568,17 @@ exemption_uses = Table(
     Column("foregone_iqd", Fils, nullable=False),
     Column("released", Boolean, nullable=False, server_default=false()),
 )
+
+# Fees charged with an assessment (per truck, per declaration), with the dated value used.
+assessment_charges = Table(
+    "assessment_charges",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("assessment_id", String(32), nullable=False, index=True),
+    Column("name", String(80), nullable=False),
+    Column("units", Integer, nullable=False),
+    Column("rate_iqd", ExactDecimal, nullable=False),
+    Column("amount_iqd", Fils, nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("legal_reference", Text, nullable=False),
+)
