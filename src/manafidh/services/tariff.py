@@ -21,7 +21,7 @@ from manafidh.domain.tariff.imports import TariffImport, measure_record, read_ro
 from manafidh.domain.tariff.measured import assess_with_measures
 from manafidh.domain.tariff.measures import Applicable, Measure, MeasureIndex, check_code
 from manafidh.domain.tariff.rates import TariffRate
-from manafidh.services import exemptions, journal
+from manafidh.services import exemptions, journal, valuation
 from manafidh.services.ports import UnitOfWork
 
 SUBJECT = "tariff:measures"
@@ -67,6 +67,7 @@ def assess(uow: UnitOfWork, decl: Declaration, *, assessment_id: str, at: dateti
     )
     uow.tariff.add_uses(assessment_id, result.uses)
     exemptions.apply_exemptions(uow, decl, result.assessment)
+    valuation.check_values(uow, decl, result.assessment)
     fees = other_charges(uow.reference.parameters(), content, day)
     if fees:
         add_charges(result.assessment, fees)

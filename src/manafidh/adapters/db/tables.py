@@ -582,3 +582,45 @@ assessment_charges = Table(
     Column("valid_from", Date, nullable=False),
     Column("legal_reference", Text, nullable=False),
 )
+
+# -- valuation control (issue #3) --------------------------------------------------------------
+valuation_observations = Table(
+    "valuation_observations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("assessment_id", String(32), nullable=False),
+    Column("declaration_id", String(32), nullable=False, index=True),
+    Column("line_no", Integer, nullable=False),
+    Column("hs6", String(6), nullable=False),
+    Column("origin", String(2), nullable=False),
+    Column("net_kg", ExactDecimal, nullable=False),
+    Column("value_iqd", Fils, nullable=False),
+    Column("acceptance_date", Date, nullable=False),
+)
+
+valuation_references = Table(
+    "valuation_references",
+    metadata,
+    Column("hs6", String(6), primary_key=True),
+    Column("origin", String(2), primary_key=True),
+    Column("median_per_kg", ExactDecimal, nullable=False),
+    Column("p25_per_kg", ExactDecimal, nullable=False),
+    Column("p10_per_kg", ExactDecimal, nullable=False),
+    Column("sample_size", Integer, nullable=False),
+    Column("source", Text, nullable=False),
+    _ts("computed_at"),
+)
+
+valuation_flags = Table(
+    "valuation_flags",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("assessment_id", String(32), nullable=False, index=True),
+    Column("declaration_id", String(32), nullable=False, index=True),
+    Column("line_no", Integer, nullable=False),
+    Column("declared_per_kg", ExactDecimal, nullable=False),
+    Column("reference_median_per_kg", ExactDecimal, nullable=False),
+    Column("ratio", ExactDecimal, nullable=False),
+    Column("threshold", ExactDecimal, nullable=False),
+    Column("explanation", Text, nullable=False),
+)

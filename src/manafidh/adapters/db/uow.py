@@ -19,6 +19,7 @@ from manafidh.adapters.db.repositories import (
     SqlUserRepository,
 )
 from manafidh.adapters.db.tariff import SqlTariffRepository
+from manafidh.adapters.db.valuation import SqlValuationRepository
 from manafidh.domain.clock import Clock
 from manafidh.services.ports import AuditKeys
 
@@ -48,6 +49,7 @@ class SqlUnitOfWork:
     audit_records: SqlAuditRecords
     tariff: SqlTariffRepository
     exemptions: SqlExemptionRepository
+    valuation: SqlValuationRepository
 
     def __init__(
         self,
@@ -87,6 +89,7 @@ class SqlUnitOfWork:
         self.audit_records = SqlAuditRecords(conn)
         self.tariff = SqlTariffRepository(conn)
         self.exemptions = SqlExemptionRepository(conn)
+        self.valuation = SqlValuationRepository(conn)
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:

@@ -2,7 +2,7 @@
 
 Revision ID: 0006
 Revises: 0003
-Create Date: 2026-11-25 14:52:39.525947
+Create Date: 2026-11-25 14:56:26.371783
 """
 
 from __future__ import annotations
@@ -106,6 +106,57 @@ def upgrade() -> None:
         sa.Column("country", sa.String(length=2), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("group_code", "country", name=op.f("pk_tariff_origin_groups")),
+    )
+    op.create_table(
+        "valuation_flags",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("assessment_id", sa.String(length=32), nullable=False),
+        sa.Column("declaration_id", sa.String(length=32), nullable=False),
+        sa.Column("line_no", sa.Integer(), nullable=False),
+        sa.Column("declared_per_kg", mtypes.ExactDecimal(length=40), nullable=False),
+        sa.Column("reference_median_per_kg", mtypes.ExactDecimal(length=40), nullable=False),
+        sa.Column("ratio", mtypes.ExactDecimal(length=40), nullable=False),
+        sa.Column("threshold", mtypes.ExactDecimal(length=40), nullable=False),
+        sa.Column("explanation", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_valuation_flags")),
+    )
+    with op.batch_alter_table("valuation_flags", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_valuation_flags_assessment_id"), ["assessment_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_valuation_flags_declaration_id"), ["declaration_id"], unique=False
+        )
+
+    op.create_table(
+        "valuation_observations",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("assessment_id", sa.String(length=32), nullable=False),
+        sa.Column("declaration_id", sa.String(length=32), nullable=False),
+        sa.Column("line_no", sa.Integer(), nullable=False),
+        sa.Column("hs6", sa.String(length=6), nullable=False),
+        sa.Column("origin", sa.String(length=2), nullable=False),
+        sa.Column("net_kg", mtypes.ExactDecimal(length=40), nullable=False),
+        sa.Column("value_iqd", mtypes.Fils(), nullable=False),
+        sa.Column("acceptance_date", sa.Date(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_valuation_observations")),
+    )
+    with op.batch_alter_table("valuation_observations", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_valuation_observations_declaration_id"), ["declaration_id"], unique=False
+        )
+
+    op.create_table(
+        "valuation_references",
+        sa.Column("hs6", sa.String(length=6), nullable=False),
+        sa.Column("origin", sa.String(length=2), nullable=False),
+        sa.Column("median_per_kg", mtypes.ExactDecimal(length=40), nullable=False),
+        sa.Column("p25_per_kg", mtypes.ExactDecimal(length=40), nullable=False),
+        sa.Column("p10_per_kg", mtypes.ExactDecimal(length=40), nullable=False),
+        sa.Column("sample_size", sa.Integer(), nullable=False),
+        sa.Column("source", sa.Text(), nullable=False),
+        sa.Column("computed_at", mtypes.UtcDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("hs6", "origin", name=op.f("pk_valuation_references")),
     )
     op.create_table(
         "exemption_events",
@@ -254,6 +305,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_exemption_events_exemption_id"))
 
     op.drop_table("exemption_events")
+    op.drop_table("valuation_references")
+    with op.batch_alter_table("valuation_observations", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_valuation_observations_declaration_id"))
+
+    op.drop_table("valuation_observations")
+    with op.batch_alter_table("valuation_flags", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_valuation_flags_declaration_id"))
+        batch_op.drop_index(batch_op.f("ix_valuation_flags_assessment_id"))
+
+    op.drop_table("valuation_flags")
     op.drop_table("tariff_origin_groups")
     with op.batch_alter_table("tariff_imports", schema=None) as batch_op:
         batch_op.drop_index("ix_tariff_imports_imported_at")
