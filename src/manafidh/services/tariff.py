@@ -255,3 +255,10 @@ def define_origin_group(
     )
     uow.commit()
     return added
+
+
+def list_imports(*, uow: UnitOfWork, actor: User) -> list[TariffImport]:
+    """Every tariff import, oldest first (readers of everything and reference managers)."""
+    if not actor.can(Permission.MANAGE_REFERENCE):
+        actor.require(Permission.READ_ALL)
+    return uow.tariff.imports()

@@ -11,6 +11,7 @@ from manafidh.bootstrap import Container
 from manafidh.web import errors, pages
 from manafidh.web.api.audit import router as audit_router
 from manafidh.web.api.routes import router as api_router
+from manafidh.web.api.tariff import router as tariff_router
 
 STATIC = Path(__file__).parent / "static"
 
@@ -28,6 +29,7 @@ def create_app(container: Container) -> FastAPI:
     errors.install(app)
     app.include_router(api_router)
     app.include_router(audit_router)
+    app.include_router(tariff_router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
