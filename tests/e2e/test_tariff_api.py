@@ -122,3 +122,43 @@ def test_an_exemption_granted_suspended_and_reported(client, auth):
         "applied": False,
         "affected": ["EX-7"],
     }
+
+
+def test_an_investment_project_is_registered_reported_and_shown_as_lagging(client, auth):
+    admin = auth("admin")
+    body = {
+        "licence_number": "NIC-2022-7",
+        "name": "Najaf Cement Plant",
+        "sector": "industry",
+        "tax_id": "IQ-777",
+        "approved_on": "2022-01-01",
+        "window_from": "2022-01-01",
+        "window_to": "2027-12-31",
+        "goods": [{"code": "7214", "max_kg": "2000000"}],
+        "legal_basis": "Investment Law No. 13 of 2006, art. 17",
+    }
+    assert (
+        client.post("/api/v1/investment-projects", json=body, headers=auth("analyst")).status_code
+        == 403
+    )
+    r = client.post("/api/v1/investment-projects", json=body, headers=admin)
+    assert r.status_code == 201, r.text
+    assert r.json()["quotas"][0]["max_kg"] == "2000000.000"
+    r = client.post(
+        "/api/v1/investment-projects/NIC-2022-7/reports",
+        json={"reported_on": "2025-12-01", "rate_percent": "12.5", "source": "NIC report"},
+        headers=admin,
+    )
+    assert r.status_code == 201, r.text
+    lagging = client.get(
+        "/api/v1/reports/lagging-projects?as_of=2026-03-15", headers=auth("analyst")
+    )
+    assert [x["licence_number"] for x in lagging.json()] == ["NIC-2022-7"]
+    r = client.post(
+        "/api/v1/investment-projects/suspension-rule?as_of=2026-03-15&apply=true", headers=admin
+    )
+    assert r.status_code == 200, r.text
+    assert (
+        client.get("/api/v1/exemptions/INV-NIC-2022-7", headers=admin).json()["state"]
+        == "suspended"
+    )

@@ -276,3 +276,13 @@ def get_exemption(
     if e is None:
         raise NotFound(f"no exemption {reference}", reference=reference)
     return e, uow.exemptions.events(e.id)
+
+
+def suspend_for_rule(
+    uow: UnitOfWork, who: tuple[str, str], reference: str, *, reason: str, legal_reference: str
+) -> Exemption:
+    """Suspend an exemption because a rule says so (no commit: the caller's transaction)."""
+    e = uow.exemptions.get(reference)
+    if e is None:
+        raise NotFound(f"no exemption {reference}", reference=reference)
+    return _change(uow, who, e, ExemptionAction.SUSPEND, reason, legal_reference)

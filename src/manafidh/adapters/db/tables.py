@@ -624,3 +624,31 @@ valuation_flags = Table(
     Column("threshold", ExactDecimal, nullable=False),
     Column("explanation", Text, nullable=False),
 )
+
+# -- investment projects (issue #3) ------------------------------------------------------------
+investment_projects = Table(
+    "investment_projects",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("licence_number", String(40), nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("sector", String(60), nullable=False),
+    Column("tax_id", String(40), nullable=False),
+    Column("approved_on", Date, nullable=False),
+    Column("window_from", Date, nullable=False),
+    Column("window_to", Date, nullable=False),
+    Column("goods", JSON, nullable=False),
+    Column("exemption_reference", String(40), nullable=False),
+)
+
+investment_reports = Table(
+    "investment_reports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_id", Integer, ForeignKey("investment_projects.id"), nullable=False, index=True),
+    Column("reported_on", Date, nullable=False),
+    Column("rate_percent", ExactDecimal, nullable=False),
+    Column("source", Text, nullable=False),
+    _ts("recorded_at"),
+    Column("recorded_by", String(32), nullable=False),
+)

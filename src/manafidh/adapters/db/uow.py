@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine
 from manafidh.adapters.db.audit import SqlAuditLog
 from manafidh.adapters.db.audit_records import SqlAuditRecords
 from manafidh.adapters.db.exemptions import SqlExemptionRepository
+from manafidh.adapters.db.investment import SqlInvestmentRepository
 from manafidh.adapters.db.repositories import (
     SqlDeclarationRepository,
     SqlGateRepository,
@@ -50,6 +51,7 @@ class SqlUnitOfWork:
     tariff: SqlTariffRepository
     exemptions: SqlExemptionRepository
     valuation: SqlValuationRepository
+    investment: SqlInvestmentRepository
 
     def __init__(
         self,
@@ -90,6 +92,7 @@ class SqlUnitOfWork:
         self.tariff = SqlTariffRepository(conn)
         self.exemptions = SqlExemptionRepository(conn)
         self.valuation = SqlValuationRepository(conn)
+        self.investment = SqlInvestmentRepository(conn)
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:

@@ -17,7 +17,12 @@ from manafidh.domain.tariff.exemptions import (
     Quota,
 )
 from manafidh.domain.tariff.imports import TariffImport
-from manafidh.services import exemptions, tariff, valuation
+from manafidh.domain.tariff.investment import (
+    ApprovedGoods,
+    ImplementationReport,
+    InvestmentProject,
+)
+from manafidh.services import exemptions, investment, tariff, valuation
 from manafidh.web.deps import UowDep, UserDep
 from manafidh.web.errors import ERROR_RESPONSES
 
@@ -330,3 +335,108 @@ def foregone_revenue(
 def refresh_valuation(user: UserDep, uow: UowDep) -> dict[str, int]:
     """Recompute reference unit values from cleared history (reference managers)."""
     return {"references": valuation.refresh_reference_values(uow=uow, actor=user)}
+
+
+# -- investment projects -----------------------------------------------------------------------
+class ApprovedGoodsIn(BaseModel):
+    """A line of the approved goods list."""
+
+    code: Code
+    max_kg: Decimal | None = Field(default=None, ge=0, allow_inf_nan=False)
+    max_value_iqd: Decimal | None = Field(default=None, ge=0, allow_inf_nan=False)
+
+
+class ProjectIn(BaseModel):
+    """A licensed investment project to register (its exemption is granted with it)."""
+
+    licence_number: str = Field(min_length=1, max_length=30)
+    name: str = Field(min_length=1)
+    sector: str = Field(min_length=1, max_length=60)
+    tax_id: str = Field(min_length=1, max_length=40)
+    approved_on: date
+    window_from: date
+    window_to: date
+    goods: list[ApprovedGoodsIn] = Field(min_length=1)
+    legal_basis: str = Field(min_length=1)
+
+
+class ReportIn(BaseModel):
+    """An implementation rate reported on a day."""
+
+    reported_on: date
+    rate_percent: Decimal = Field(ge=0, le=100, allow_inf_nan=False)
+    source: str = Field(min_length=1)
+
+
+class LaggingOut(BaseModel):
+    """A project at or below the implementation threshold after its grace period."""
+
+    licence_number: str
+    name: str
+    exemption: str
+    rate_percent: Decimal
+    threshold_percent: Decimal
+
+
+@router.post("/investment-projects", status_code=status.HTTP_201_CREATED)
+def register_project(body: ProjectIn, user: UserDep, uow: UowDep) -> ExemptionOut:
+    """Register a project and grant its exemption (administrators)."""
+    p = InvestmentProject(
+        licence_number=body.licence_number,
+        name=body.name,
+        sector=body.sector,
+        tax_id=body.tax_id,
+        approved_on=body.approved_on,
+        window_from=body.window_from,
+        window_to=body.window_to,
+        goods=tuple(ApprovedGoods(g.code, g.max_kg, g.max_value_iqd) for g in body.goods),
+    )
+    e = investment.register_project(uow=uow, actor=user, project=p, legal_basis=body.legal_basis)
+    return ExemptionOut.of(e)
+
+
+@router.post("/investment-projects/{licence_number}/reports", status_code=status.HTTP_201_CREATED)
+def report_implementation(
+    licence_number: str, body: ReportIn, user: UserDep, uow: UowDep
+) -> dict[str, str]:
+    """Record a project's implementation rate."""
+    investment.report_implementation(
+        uow=uow,
+        actor=user,
+        licence_number=licence_number,
+        report=ImplementationReport(body.reported_on, body.rate_percent, body.source),
+    )
+    return {"licence_number": licence_number}
+
+
+@router.get("/reports/lagging-projects")
+def lagging_projects(user: UserDep, uow: UowDep, as_of: date | None = None) -> list[LaggingOut]:
+    """Projects at or below the implementation threshold after their grace period."""
+    day = as_of or uow.clock.now().date()
+    return [
+        LaggingOut(
+            licence_number=lag.project.licence_number,
+            name=lag.project.name,
+            exemption=lag.exemption_reference,
+            rate_percent=lag.rate_percent,
+            threshold_percent=lag.threshold,
+        )
+        for lag in investment.lagging_projects(uow=uow, actor=user, as_of=day)
+    ]
+
+
+@router.post("/investment-projects/suspension-rule")
+def apply_suspension_rule(
+    user: UserDep, uow: UowDep, as_of: date, apply: bool = False
+) -> list[LaggingOut]:
+    """Suspend the exemptions of lagging projects (a preview unless ``apply``)."""
+    return [
+        LaggingOut(
+            licence_number=lag.project.licence_number,
+            name=lag.project.name,
+            exemption=lag.exemption_reference,
+            rate_percent=lag.rate_percent,
+            threshold_percent=lag.threshold,
+        )
+        for lag in investment.apply_suspension_rule(uow=uow, actor=user, as_of=as_of, apply=apply)
+    ]

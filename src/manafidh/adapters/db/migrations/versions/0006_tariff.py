@@ -2,7 +2,7 @@
 
 Revision ID: 0006
 Revises: 0003
-Create Date: 2026-11-25 14:56:26.371783
+Create Date: 2026-11-25 15:18:16.103769
 """
 
 from __future__ import annotations
@@ -85,6 +85,21 @@ def upgrade() -> None:
             batch_op.f("ix_exemptions_beneficiary_tax_id"), ["beneficiary_tax_id"], unique=False
         )
 
+    op.create_table(
+        "investment_projects",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("licence_number", sa.String(length=40), nullable=False),
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("sector", sa.String(length=60), nullable=False),
+        sa.Column("tax_id", sa.String(length=40), nullable=False),
+        sa.Column("approved_on", sa.Date(), nullable=False),
+        sa.Column("window_from", sa.Date(), nullable=False),
+        sa.Column("window_to", sa.Date(), nullable=False),
+        sa.Column("goods", sa.JSON(), nullable=False),
+        sa.Column("exemption_reference", sa.String(length=40), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_investment_projects")),
+        sa.UniqueConstraint("licence_number", name=op.f("uq_investment_projects_licence_number")),
+    )
     op.create_table(
         "tariff_imports",
         sa.Column("id", sa.String(length=32), nullable=False),
@@ -235,6 +250,27 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "investment_reports",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("reported_on", sa.Date(), nullable=False),
+        sa.Column("rate_percent", mtypes.ExactDecimal(length=40), nullable=False),
+        sa.Column("source", sa.Text(), nullable=False),
+        sa.Column("recorded_at", mtypes.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("recorded_by", sa.String(length=32), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["project_id"],
+            ["investment_projects.id"],
+            name=op.f("fk_investment_reports_project_id_investment_projects"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_investment_reports")),
+    )
+    with op.batch_alter_table("investment_reports", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_investment_reports_project_id"), ["project_id"], unique=False
+        )
+
+    op.create_table(
         "tariff_measures",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("code", sa.String(length=10), nullable=False),
@@ -291,6 +327,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_tariff_measures_code"))
 
     op.drop_table("tariff_measures")
+    with op.batch_alter_table("investment_reports", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_investment_reports_project_id"))
+
+    op.drop_table("investment_reports")
     with op.batch_alter_table("exemption_uses", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_exemption_uses_exemption_id"))
         batch_op.drop_index(batch_op.f("ix_exemption_uses_declaration_id"))
@@ -320,6 +360,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_tariff_imports_imported_at")
 
     op.drop_table("tariff_imports")
+    op.drop_table("investment_projects")
     with op.batch_alter_table("exemptions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_exemptions_beneficiary_tax_id"))
 
