@@ -19,7 +19,12 @@ from manafidh.domain.tariff.exemptions import (
     ExemptionAction,
     Quota,
 )
-from manafidh.services import exemptions, valuation
+from manafidh.domain.tariff.investment import (
+    ApprovedGoods,
+    ImplementationReport,
+    InvestmentProject,
+)
+from manafidh.services import exemptions, investment, valuation
 
 app = typer.Typer(help="Exemptions, quotas and foregone revenue.", no_args_is_help=True)
 
@@ -166,3 +171,82 @@ def refresh_valuation() -> None:
     with one_line_errors(), c.uow() as uow:
         n = valuation.refresh_reference_values(uow=uow, actor=None)
     console.print(f"{n} reference values")
+
+
+@app.command("register-project")
+def register_project(path: Path) -> None:
+    """Register an investment project from a JSON file (fields as in the API) and grant its
+    exemption."""
+    c = container()
+    with one_line_errors():
+        if not path.is_file():
+            raise ValidationFailed(f"no such file: {path}")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            project = InvestmentProject(
+                licence_number=str(data["licence_number"]),
+                name=str(data["name"]),
+                sector=str(data["sector"]),
+                tax_id=str(data["tax_id"]),
+                approved_on=date.fromisoformat(data["approved_on"]),
+                window_from=date.fromisoformat(data["window_from"]),
+                window_to=date.fromisoformat(data["window_to"]),
+                goods=tuple(
+                    ApprovedGoods(g["code"], _dec(g.get("max_kg")), _dec(g.get("max_value_iqd")))
+                    for g in data["goods"]
+                ),
+            )
+            legal_basis = str(data["legal_basis"])
+        except (KeyError, ValueError, ArithmeticError, json.JSONDecodeError) as exc:
+            raise ValidationFailed(f"bad project: {type(exc).__name__} {exc}") from None
+        with c.uow() as uow:
+            e = investment.register_project(
+                uow=uow, actor=None, project=project, legal_basis=legal_basis
+            )
+    console.print(f"registered {project.licence_number}: exemption {e.reference}")
+
+
+@app.command("report-implementation")
+def report_implementation(
+    licence_number: str,
+    on: str = typer.Option(..., "--on", help="Reported on (YYYY-MM-DD)"),
+    rate: str = typer.Option(..., "--rate", help="Implementation rate in percent"),
+    source: str = typer.Option(..., "--source", help="Where the figure comes from"),
+) -> None:
+    """Record a project's implementation rate."""
+    c = container()
+    with one_line_errors():
+        try:
+            report = ImplementationReport(date.fromisoformat(on), Decimal(rate), source)
+        except (ValueError, ArithmeticError) as exc:
+            raise ValidationFailed(f"bad report: {exc}") from None
+        with c.uow() as uow:
+            investment.report_implementation(
+                uow=uow, actor=None, licence_number=licence_number, report=report
+            )
+    console.print(f"{licence_number}: {rate}% on {on}")
+
+
+@app.command("suspension-rule")
+def suspension_rule(
+    as_of: str = typer.Option(..., "--as-of", help="YYYY-MM-DD"),
+    apply: bool = typer.Option(False, "--apply", help="Apply; without it, only a preview"),
+) -> None:
+    """Suspend the exemptions of projects at or below the implementation threshold."""
+    c = container()
+    with one_line_errors():
+        try:
+            day = date.fromisoformat(as_of)
+        except ValueError as exc:
+            raise ValidationFailed(str(exc)) from None
+        with c.uow() as uow:
+            lagging = investment.apply_suspension_rule(uow=uow, actor=None, as_of=day, apply=apply)
+    verb = "suspended" if apply else "would suspend"
+    console.print(f"{verb} {len(lagging)} project exemption(s)")
+    for lag in lagging:
+        console.print(
+            f"  {lag.project.licence_number} {lag.project.name}: {lag.rate_percent}%"
+            f" <= {lag.threshold}% ({lag.exemption_reference})",
+            highlight=False,
+            soft_wrap=True,
+        )
