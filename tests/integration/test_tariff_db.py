@@ -194,3 +194,47 @@ def test_an_origin_group_measure_applies_to_its_members(container, make_user):
         jo = tariff.show(uow=uow, code="690721", day=D, origin="JO")
         ir = tariff.show(uow=uow, code="690721", day=D, origin="IR")
     assert (jo.applicable.duty.expression, ir.applicable.duty.expression) == ("0%", "9%")
+
+
+def test_a_per_truck_fee_in_force_is_added_to_what_is_due_with_its_legal_reference(
+    container, make_user
+):
+    from manafidh.domain.parameters import ParameterValue
+
+    with container.uow() as uow:
+        uow.reference.put_parameters(
+            [
+                ParameterValue(
+                    "charge.per_truck.crossing_fee",
+                    date(2026, 1, 1),
+                    date(2026, 3, 15),
+                    Decimal("25000"),
+                    "Border Ports Commission fee order 3 of 2025 (test)",
+                ),
+                ParameterValue(
+                    "charge.per_truck.crossing_fee",
+                    date(2026, 3, 16),
+                    None,
+                    Decimal("30000"),
+                    "Border Ports Commission fee order 1 of 2026 (test)",
+                ),
+            ]
+        )
+        uow.commit()
+    trader = make_user("trader")
+    with container.uow() as uow:
+        decl = declarations.submit(
+            uow=uow,
+            actor=trader,
+            crossing_code="SHL",
+            content=content(vehicle_plates=["IR 12 B 345", "IR 99 C 100"]),
+            rng=random.Random(1),
+        )
+    with container.uow() as uow:
+        a = uow.declarations.latest_assessment(decl.id)
+        (fee,) = uow.tariff.charges_of(a.id)
+        (order,) = uow.payments.orders_for(decl.id)
+    assert fee["amount_iqd"] == Decimal("50000")  # two plates, the value of 2026-03-15
+    assert fee["legal_reference"].startswith("Border Ports Commission fee order 3")
+    assert a.total_due_iqd == a.duty_iqd + Decimal("50000")
+    assert order.amount_iqd == a.total_due_iqd

@@ -10,6 +10,7 @@ from manafidh.adapters.db.migrate import upgrade
 from manafidh.adapters.reference_files import read_exchange_rate_file, shipped_bundle
 from manafidh.cli import audit as audit_cmd
 from manafidh.cli import devices as devices_cmd
+from manafidh.cli import exemptions as exemptions_cmd
 from manafidh.cli import revenue as revenue_cmd
 from manafidh.cli import simulate as simulate_cmd
 from manafidh.cli import tariff as tariff_cmd
@@ -31,6 +32,7 @@ app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(devices_cmd.app, name="devices")
 app.add_typer(tariff_cmd.app, name="tariff")
 app.add_typer(revenue_cmd.app, name="revenue")
+app.add_typer(exemptions_cmd.app, name="exemptions")
 
 
 @db_app.command("upgrade")

@@ -43,3 +43,13 @@ class Parameters:
             if applies_on(v, day):
                 return v
         raise NoRateInForce(f"parameter {name} has no value on {day.isoformat()}", name=name)
+
+
+def in_force_under(parameters: Parameters, prefix: str, day: date) -> list[ParameterValue]:
+    """Every parameter named ``prefix...`` with a value in force on ``day``, by name."""
+    found = []
+    for name in sorted(n for n in parameters._by_name if n.startswith(prefix)):
+        for v in parameters._by_name[name]:
+            if applies_on(v, day):
+                found.append(v)
+    return found

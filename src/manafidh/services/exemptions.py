@@ -264,3 +264,25 @@ def foregone_report(
         row[1] += r["value_iqd"]
         row[2] += 1
     return sorted(((k, v[0], v[1], v[2]) for k, v in totals.items()), key=lambda x: (-x[1], x[0]))
+
+
+def get_exemption(
+    *, uow: UnitOfWork, actor: User, reference: str
+) -> tuple[Exemption, list[dict[str, Any]]]:
+    """One exemption with its recorded changes (readers of everything and administrators)."""
+    if not actor.can(Permission.MANAGE_EXEMPTIONS):
+        actor.require(Permission.READ_ALL)
+    e = uow.exemptions.get(reference)
+    if e is None:
+        raise NotFound(f"no exemption {reference}", reference=reference)
+    return e, uow.exemptions.events(e.id)
+
+
+def suspend_for_rule(
+    uow: UnitOfWork, who: tuple[str, str], reference: str, *, reason: str, legal_reference: str
+) -> Exemption:
+    """Suspend an exemption because a rule says so (no commit: the caller's transaction)."""
+    e = uow.exemptions.get(reference)
+    if e is None:
+        raise NotFound(f"no exemption {reference}", reference=reference)
+    return _change(uow, who, e, ExemptionAction.SUSPEND, reason, legal_reference)

@@ -16,12 +16,13 @@ from manafidh.domain.errors import NoRateInForce, NotFound, ValidationFailed
 from manafidh.domain.identity import Permission, User
 from manafidh.domain.reference import ExchangeRate
 from manafidh.domain.tariff.assessment import Assessment
+from manafidh.domain.tariff.charges import add_charges, other_charges
 from manafidh.domain.tariff.imports import TariffImport, measure_record, read_rows, rejected
 from manafidh.domain.tariff.measured import assess_with_measures
 from manafidh.domain.tariff.measures import Applicable, Measure, MeasureIndex, check_code
 from manafidh.domain.tariff.rates import TariffRate
 from manafidh.domain.tariff.remeasure import with_measured_mass
-from manafidh.services import exemptions, journal
+from manafidh.services import exemptions, journal, valuation
 from manafidh.services.ports import UnitOfWork
 
 SUBJECT = "tariff:measures"
@@ -67,6 +68,11 @@ def assess(uow: UnitOfWork, decl: Declaration, *, assessment_id: str, at: dateti
     )
     uow.tariff.add_uses(assessment_id, result.uses)
     exemptions.apply_exemptions(uow, decl, result.assessment)
+    valuation.check_values(uow, decl, result.assessment)
+    fees = other_charges(uow.reference.parameters(), content, day)
+    if fees:
+        add_charges(result.assessment, fees)
+        uow.tariff.add_charges(assessment_id, fees)
     return result.assessment
 
 
@@ -294,3 +300,10 @@ def define_origin_group(
     )
     uow.commit()
     return added
+
+
+def list_imports(*, uow: UnitOfWork, actor: User) -> list[TariffImport]:
+    """Every tariff import, oldest first (readers of everything and reference managers)."""
+    if not actor.can(Permission.MANAGE_REFERENCE):
+        actor.require(Permission.READ_ALL)
+    return uow.tariff.imports()

@@ -782,3 +782,87 @@ reconciliation_exceptions = Table(
     Column("reason", Text, nullable=True),
     Index("ix_reconciliation_exceptions_state_kind", "state", "kind"),
 )
+
+# Fees charged with an assessment (per truck, per declaration), with the dated value used.
+assessment_charges = Table(
+    "assessment_charges",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("assessment_id", String(32), nullable=False, index=True),
+    Column("name", String(80), nullable=False),
+    Column("units", Integer, nullable=False),
+    Column("rate_iqd", ExactDecimal, nullable=False),
+    Column("amount_iqd", Fils, nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("legal_reference", Text, nullable=False),
+)
+
+# -- valuation control (issue #3) --------------------------------------------------------------
+valuation_observations = Table(
+    "valuation_observations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("assessment_id", String(32), nullable=False),
+    Column("declaration_id", String(32), nullable=False, index=True),
+    Column("line_no", Integer, nullable=False),
+    Column("hs6", String(6), nullable=False),
+    Column("origin", String(2), nullable=False),
+    Column("net_kg", ExactDecimal, nullable=False),
+    Column("value_iqd", Fils, nullable=False),
+    Column("acceptance_date", Date, nullable=False),
+)
+
+valuation_references = Table(
+    "valuation_references",
+    metadata,
+    Column("hs6", String(6), primary_key=True),
+    Column("origin", String(2), primary_key=True),
+    Column("median_per_kg", ExactDecimal, nullable=False),
+    Column("p25_per_kg", ExactDecimal, nullable=False),
+    Column("p10_per_kg", ExactDecimal, nullable=False),
+    Column("sample_size", Integer, nullable=False),
+    Column("source", Text, nullable=False),
+    _ts("computed_at"),
+)
+
+valuation_flags = Table(
+    "valuation_flags",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("assessment_id", String(32), nullable=False, index=True),
+    Column("declaration_id", String(32), nullable=False, index=True),
+    Column("line_no", Integer, nullable=False),
+    Column("declared_per_kg", ExactDecimal, nullable=False),
+    Column("reference_median_per_kg", ExactDecimal, nullable=False),
+    Column("ratio", ExactDecimal, nullable=False),
+    Column("threshold", ExactDecimal, nullable=False),
+    Column("explanation", Text, nullable=False),
+)
+
+# -- investment projects (issue #3) ------------------------------------------------------------
+investment_projects = Table(
+    "investment_projects",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("licence_number", String(40), nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("sector", String(60), nullable=False),
+    Column("tax_id", String(40), nullable=False),
+    Column("approved_on", Date, nullable=False),
+    Column("window_from", Date, nullable=False),
+    Column("window_to", Date, nullable=False),
+    Column("goods", JSON, nullable=False),
+    Column("exemption_reference", String(40), nullable=False),
+)
+
+investment_reports = Table(
+    "investment_reports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project_id", Integer, ForeignKey("investment_projects.id"), nullable=False, index=True),
+    Column("reported_on", Date, nullable=False),
+    Column("rate_percent", ExactDecimal, nullable=False),
+    Column("source", Text, nullable=False),
+    _ts("recorded_at"),
+    Column("recorded_by", String(32), nullable=False),
+)

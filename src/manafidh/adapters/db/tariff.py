@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from manafidh.adapters.db import tables as t
+from manafidh.domain.tariff.charges import Charge
 from manafidh.domain.tariff.imports import TariffImport, measure_record
 from manafidh.domain.tariff.measured import MeasureUse
 from manafidh.domain.tariff.measures import CODE_LENGTHS, Measure, MeasureType
@@ -210,3 +211,19 @@ class SqlTariffRepository:
                 for u in uses
             ],
         )
+
+    def add_charges(self, assessment_id: str, charges: Sequence[Charge]) -> None:
+        """Store the fees charged with an assessment."""
+        if charges:
+            self.conn.execute(
+                insert(t.assessment_charges),
+                [{"assessment_id": assessment_id, **vars(c)} for c in charges],
+            )
+
+    def charges_of(self, assessment_id: str) -> list[dict[str, Any]]:
+        """The fees charged with an assessment."""
+        c = t.assessment_charges.c
+        rows = self.conn.execute(
+            select(t.assessment_charges).where(c.assessment_id == assessment_id).order_by(c.id)
+        )
+        return [dict(r._mapping) for r in rows]

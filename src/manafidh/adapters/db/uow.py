@@ -12,6 +12,7 @@ from manafidh.adapters.db.audit_records import SqlAuditRecords
 from manafidh.adapters.db.devices import SqlDeviceRepository
 from manafidh.adapters.db.exemptions import SqlExemptionRepository
 from manafidh.adapters.db.gate_control import SqlGateControlRepository, SqlMonitoringReads
+from manafidh.adapters.db.investment import SqlInvestmentRepository
 from manafidh.adapters.db.ledger import SqlLedgerRepository
 from manafidh.adapters.db.reconciliation import SqlReconciliationRepository
 from manafidh.adapters.db.repositories import (
@@ -23,6 +24,7 @@ from manafidh.adapters.db.repositories import (
     SqlUserRepository,
 )
 from manafidh.adapters.db.tariff import SqlTariffRepository
+from manafidh.adapters.db.valuation import SqlValuationRepository
 from manafidh.domain.clock import Clock
 from manafidh.services.ports import AuditKeys
 
@@ -57,6 +59,8 @@ class SqlUnitOfWork:
     exemptions: SqlExemptionRepository
     ledger: SqlLedgerRepository
     reconciliation: SqlReconciliationRepository
+    valuation: SqlValuationRepository
+    investment: SqlInvestmentRepository
 
     def __init__(
         self,
@@ -101,6 +105,8 @@ class SqlUnitOfWork:
         self.exemptions = SqlExemptionRepository(conn)
         self.ledger = SqlLedgerRepository(conn)
         self.reconciliation = SqlReconciliationRepository(conn, lock=not self.readonly)
+        self.valuation = SqlValuationRepository(conn)
+        self.investment = SqlInvestmentRepository(conn)
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
