@@ -87,3 +87,32 @@ def test_bad_statements_and_wrong_roles_are_refused_with_the_error_shape(client,
         headers=finance,
     )
     assert r.status_code == 404
+
+
+def test_reports_come_as_json_and_as_files(client, auth, container):
+    reference, amount = _order(client, auth)
+    analyst = auth("analyst")
+    year = container.clock.now().year
+    r = client.get(f"/api/v1/revenue/reports/crossing-month?year={year}", headers=analyst)
+    assert r.status_code == 200, r.text
+    assert r.json()["rows"][0][:3] == ["SHL", f"{year}-03", str(amount)]
+    r = client.get(
+        f"/api/v1/revenue/reports/by/chapter?since={year}-01&until={year}-12&format=csv",
+        headers=analyst,
+    )
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/csv")
+    assert r.text.splitlines()[0] == "chapter,duty_iqd,customs_value_iqd,items"
+    for fmt in ("xlsx", "parquet"):
+        r = client.get(
+            f"/api/v1/revenue/reports/daily-close?day={container.clock.now().date()}&format={fmt}",
+            headers=analyst,
+        )
+        assert r.status_code == 200
+        assert r.content[:4] in (b"PK\x03\x04", b"PAR1")
+    assert (
+        client.get(
+            f"/api/v1/revenue/reports/crossing-month?year={year}", headers=auth("trader")
+        ).status_code
+        == 403
+    )

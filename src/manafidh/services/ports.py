@@ -29,6 +29,9 @@ from manafidh.domain.risk.lanes import LaneDecision, LaneRule
 from manafidh.domain.tariff.assessment import Assessment
 from manafidh.domain.tariff.rates import TariffRate, TariffSchedule
 
+# (dimension, key, duty, customs value, items): a change to the revenue rollup.
+Delta = tuple[str, str, Decimal, Decimal, int]
+
 
 class ReferenceRepository(Protocol):
     """Reference data: nomenclature, countries, currencies, crossings, rates, parameters."""
@@ -209,9 +212,9 @@ class LedgerRepository(Protocol):
         self, *, order_id: str | None = None, declaration_id: str | None = None
     ) -> list[Posting]: ...
     def balances(self) -> dict[str, Decimal]: ...
-    def monthly(
-        self, *, accounts: list[str] | None = None, crossing_code: str | None = None
-    ) -> list[tuple[str, str, str, Decimal]]: ...
+    def daily(
+        self, *, since: date, until: date, crossing_code: str | None = None
+    ) -> list[tuple[str, str, date, str, Decimal]]: ...
     def count(self) -> int: ...
 
 
@@ -245,6 +248,20 @@ class ReconciliationRepository(Protocol):
     def held_total(self) -> Decimal: ...
 
 
+class RevenueRollupRepository(Protocol):
+    """Assessed duty by HS chapter, origin and trader, per crossing and month."""
+
+    def bump(
+        self,
+        crossing_code: str,
+        month: str,
+        deltas: Sequence[Delta],
+    ) -> None: ...
+    def by_dimension(
+        self, dimension: str, *, since: str, until: str, crossing_code: str | None
+    ) -> list[tuple[str, Decimal, Decimal, int]]: ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction: commit explicitly, otherwise everything rolls back."""
 
@@ -270,6 +287,8 @@ class UnitOfWork(Protocol):
     def ledger(self) -> LedgerRepository: ...
     @property
     def reconciliation(self) -> ReconciliationRepository: ...
+    @property
+    def revenue_rollup(self) -> RevenueRollupRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...

@@ -459,16 +459,33 @@ ledger_lines = Table(
     Column("amount_iqd", Fils, nullable=False),  # debit positive, credit negative
 )
 
-# Balances per account, crossing and local month, kept up to date in the posting's transaction
-# so that reports read a few hundred rows instead of summing millions of lines.
-ledger_monthly = Table(
-    "ledger_monthly",
+# Movements per account, crossing, local day and kind of posting, kept up to date in the
+# posting's transaction so that reports read a few thousand rows instead of summing millions.
+ledger_daily = Table(
+    "ledger_daily",
     metadata,
     Column("account", String(48), primary_key=True),
     Column("crossing_code", String(8), primary_key=True),
-    Column("month", String(7), primary_key=True),  # YYYY-MM, Iraq's calendar
+    Column("day", Date, primary_key=True),  # Iraq's calendar
+    Column("kind", String(16), primary_key=True),
     Column("amount_iqd", Fils, nullable=False),
 )
+
+# Assessed duty and customs value by HS chapter, origin and trader (importer tax id), per
+# crossing and month of acceptance: the latest assessment of each declaration counts, kept up
+# to date when an assessment is added (a re-assessment takes the previous one's share back).
+revenue_rollup = Table(
+    "revenue_rollup",
+    metadata,
+    Column("dimension", String(8), primary_key=True),  # chapter | origin | trader
+    Column("key", String(40), primary_key=True),
+    Column("crossing_code", String(8), primary_key=True),
+    Column("month", String(7), primary_key=True),  # YYYY-MM
+    Column("duty_iqd", Fils, nullable=False),
+    Column("customs_value_iqd", Fils, nullable=False),
+    Column("item_count", Integer, nullable=False),
+)
+
 
 # -- revenue: bank statements and their reconciliation (issue #7) -----------------------------
 bank_statements = Table(

@@ -19,6 +19,7 @@ from manafidh.adapters.db.repositories import (
     SqlReportRepository,
     SqlUserRepository,
 )
+from manafidh.adapters.db.revenue_reports import SqlRevenueRollupRepository
 from manafidh.domain.clock import Clock
 from manafidh.services.ports import AuditKeys
 
@@ -48,6 +49,7 @@ class SqlUnitOfWork:
     audit_records: SqlAuditRecords
     ledger: SqlLedgerRepository
     reconciliation: SqlReconciliationRepository
+    revenue_rollup: SqlRevenueRollupRepository
 
     def __init__(
         self,
@@ -87,6 +89,7 @@ class SqlUnitOfWork:
         self.audit_records = SqlAuditRecords(conn)
         self.ledger = SqlLedgerRepository(conn)
         self.reconciliation = SqlReconciliationRepository(conn, lock=not self.readonly)
+        self.revenue_rollup = SqlRevenueRollupRepository(conn)
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:

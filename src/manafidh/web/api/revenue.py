@@ -6,18 +6,20 @@ read. Every other role gets 403.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from manafidh.adapters.exports import FORMATS, export
 from manafidh.adapters.statements import MAX_BYTES, digest, read_statement_file
 from manafidh.domain.errors import ValidationFailed
 from manafidh.domain.identity import Permission
 from manafidh.domain.revenue.statements import ReconciliationException, Resolution
-from manafidh.services import ledger, reconciliation
+from manafidh.services import ledger, reconciliation, revenue_reports
+from manafidh.services.revenue_reports import Report
 from manafidh.web.deps import UowDep, UserDep
 from manafidh.web.errors import ERROR_RESPONSES
 
@@ -205,3 +207,91 @@ def trial_balance(user: UserDep, uow: UowDep) -> TrialBalanceOut:
         revenue_iqd=tb.revenue,
         postings=tb.postings,
     )
+
+
+# -- reports --------------------------------------------------------------------------------
+Format = Literal["json", "csv", "xlsx", "parquet"]
+MonthText = Annotated[str, Query(pattern=r"^\d{4}-\d{2}$")]
+FILE_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {
+        "description": "The report as JSON, or as a CSV, XLSX or Parquet file (``format``).",
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            FORMATS["xlsx"]: {"schema": {"type": "string", "format": "binary"}},
+            FORMATS["parquet"]: {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+
+
+class ReportOut(BaseModel):
+    """A report as a table: amounts are strings, exact to the fils."""
+
+    name: str
+    columns: list[str]
+    rows: list[list[str | int | None]]
+
+
+def _answer(report: Report, fmt: str) -> ReportOut | Response:
+    if fmt == "json":
+        return ReportOut(
+            name=report.name,
+            columns=list(report.columns),
+            rows=[
+                [v if v is None or isinstance(v, int) else str(v) for v in row]
+                for row in report.rows
+            ],
+        )
+    return Response(
+        export(report, fmt),
+        media_type=FORMATS[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{report.name}.{fmt}"'},
+    )
+
+
+@router.get("/reports/crossing-month", responses=FILE_RESPONSES, response_model=ReportOut)
+def report_crossing_month(
+    user: UserDep,
+    uow: UowDep,
+    year: Annotated[int, Query(ge=2000, le=2100)],
+    format: Format = "json",
+) -> ReportOut | Response:
+    """Assessed and collected revenue per crossing and month, with the same month a year before."""
+    return _answer(revenue_reports.by_crossing_and_month(uow=uow, actor=user, year=year), format)
+
+
+@router.get("/reports/by/{dimension}", responses=FILE_RESPONSES, response_model=ReportOut)
+def report_by_dimension(
+    dimension: Literal["chapter", "origin", "trader"],
+    user: UserDep,
+    uow: UowDep,
+    since: MonthText,
+    until: MonthText,
+    crossing: Annotated[str | None, Query(max_length=8)] = None,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
+    format: Format = "json",
+) -> ReportOut | Response:
+    """Assessed duty by HS chapter, origin or trader over a range of months."""
+    report = revenue_reports.by_dimension(
+        uow=uow,
+        actor=user,
+        dimension=dimension,
+        since=since,
+        until=until,
+        crossing_code=crossing,
+        limit=limit,
+    )
+    return _answer(report, format)
+
+
+@router.get("/reports/daily-close", responses=FILE_RESPONSES, response_model=ReportOut)
+def report_daily_close(
+    user: UserDep,
+    uow: UowDep,
+    day: date,
+    crossing: Annotated[str | None, Query(max_length=8)] = None,
+    format: Format = "json",
+) -> ReportOut | Response:
+    """What moved at each crossing on one day."""
+    report = revenue_reports.daily_close(uow=uow, actor=user, day=day, crossing_code=crossing)
+    return _answer(report, format)

@@ -1,8 +1,8 @@
-"""revenue: ledger, monthly balances, bank statements and reconciliation exceptions (issue #7)
+"""revenue: ledger, daily and revenue rollups, bank statements, exceptions (issue #7)
 
 Revision ID: 0007
 Revises: 0003
-Create Date: 2026-11-25 14:33:02.851695
+Create Date: 2026-11-25 14:52:54.292233
 """
 
 from __future__ import annotations
@@ -36,13 +36,14 @@ def upgrade() -> None:
         sa.UniqueConstraint("statement_id", name=op.f("uq_bank_statements_statement_id")),
     )
     op.create_table(
-        "ledger_monthly",
+        "ledger_daily",
         sa.Column("account", sa.String(length=48), nullable=False),
         sa.Column("crossing_code", sa.String(length=8), nullable=False),
-        sa.Column("month", sa.String(length=7), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("amount_iqd", mtypes.Fils(), nullable=False),
         sa.PrimaryKeyConstraint(
-            "account", "crossing_code", "month", name=op.f("pk_ledger_monthly")
+            "account", "crossing_code", "day", "kind", name=op.f("pk_ledger_daily")
         ),
     )
     op.create_table(
@@ -65,6 +66,19 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_ledger_postings_order_id"), ["order_id"], unique=False)
 
+    op.create_table(
+        "revenue_rollup",
+        sa.Column("dimension", sa.String(length=8), nullable=False),
+        sa.Column("key", sa.String(length=40), nullable=False),
+        sa.Column("crossing_code", sa.String(length=8), nullable=False),
+        sa.Column("month", sa.String(length=7), nullable=False),
+        sa.Column("duty_iqd", mtypes.Fils(), nullable=False),
+        sa.Column("customs_value_iqd", mtypes.Fils(), nullable=False),
+        sa.Column("item_count", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "dimension", "key", "crossing_code", "month", name=op.f("pk_revenue_rollup")
+        ),
+    )
     op.create_table(
         "ledger_lines",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -165,11 +179,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_ledger_lines_posting_id"))
 
     op.drop_table("ledger_lines")
+    op.drop_table("revenue_rollup")
     with op.batch_alter_table("ledger_postings", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_ledger_postings_order_id"))
         batch_op.drop_index(batch_op.f("ix_ledger_postings_declaration_id"))
 
     op.drop_table("ledger_postings")
-    op.drop_table("ledger_monthly")
+    op.drop_table("ledger_daily")
     op.drop_table("bank_statements")
     # ### end Alembic commands ###
