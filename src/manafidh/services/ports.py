@@ -215,6 +215,9 @@ class LedgerRepository(Protocol):
     def daily(
         self, *, since: date, until: date, crossing_code: str | None = None
     ) -> list[tuple[str, str, date, str, Decimal]]: ...
+    def monthly(
+        self, *, since: date, until: date, accounts: Sequence[str], account_prefix: str
+    ) -> list[tuple[str, str, str, str, Decimal]]: ...
     def count(self) -> int: ...
 
 

@@ -102,6 +102,18 @@ def _split(account: str, kind: str, amount: Decimal) -> tuple[Decimal, Decimal]:
     return assessed, collected
 
 
+def _monthly(
+    uow: UnitOfWork, since: date, until_year: int
+) -> list[tuple[str, str, str, str, Decimal]]:
+    """Monthly movements of the accounts revenue reports read (revenue and receivables)."""
+    return uow.ledger.monthly(
+        since=since,
+        until=date(until_year, 12, 31),
+        accounts=[Account.RECEIVABLE],
+        account_prefix="revenue:",
+    )
+
+
 def by_crossing_and_month(*, uow: UnitOfWork, actor: User | None, year: int) -> Report:
     """Assessed and collected revenue per crossing and month of ``year``, with the change of
     collections on the same month of the previous year."""
@@ -109,12 +121,10 @@ def by_crossing_and_month(*, uow: UnitOfWork, actor: User | None, year: int) -> 
     if not 2000 <= year <= 2100:
         raise ValidationFailed("year out of range", field="year")
     totals: dict[tuple[str, int, int], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
-    for account, crossing, day, kind, amount in uow.ledger.daily(
-        since=date(year - 1, 1, 1), until=date(year, 12, 31)
-    ):
+    for account, crossing, month, kind, amount in _monthly(uow, date(year - 1, 1, 1), year):
         a, c = _split(account, kind, amount)
         if a or c:
-            t = totals[(crossing, day.year, day.month)]
+            t = totals[(crossing, int(month[:4]), int(month[5:7]))]
             t[0] += a
             t[1] += c
     rows: list[Row] = []
@@ -200,8 +210,11 @@ def daily_close(
 def public_monthly(*, uow: UnitOfWork, since: date, until: date) -> dict[str, dict[str, Decimal]]:
     """Collected revenue per crossing and month (for the public page: no personal data)."""
     out: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
-    for account, crossing, day, kind, amount in uow.ledger.daily(since=since, until=until):
+    rows = uow.ledger.monthly(
+        since=since, until=until, accounts=[Account.RECEIVABLE], account_prefix="revenue:"
+    )
+    for account, crossing, month, kind, amount in rows:
         _, c = _split(account, kind, amount)
         if c:
-            out[crossing][f"{day.year}-{day.month:02d}"] += c
+            out[crossing][month] += c
     return {k: dict(v) for k, v in out.items()}

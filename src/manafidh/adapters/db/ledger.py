@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, insert, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -119,6 +120,24 @@ class SqlLedgerRepository:
         )
         if crossing_code is not None:
             q = q.where(_D.c.crossing_code == crossing_code)
+        return [(r[0], r[1], r[2], r[3], r[4]) for r in self.conn.execute(q)]
+
+    def monthly(
+        self, *, since: date, until: date, accounts: Sequence[str], account_prefix: str
+    ) -> list[tuple[str, str, str, str, Decimal]]:
+        """(account, crossing, month YYYY-MM, kind, movement) summed per month in SQL, for the
+        named accounts and those starting with ``account_prefix``."""
+        if self.conn.dialect.name == "postgresql":
+            month = func.to_char(_D.c.day, "YYYY-MM")
+        else:
+            month = func.strftime("%Y-%m", _D.c.day)
+        m = month.label("month")
+        q = (
+            select(_D.c.account, _D.c.crossing_code, m, _D.c.kind, func.sum(_D.c.amount_iqd))
+            .where(_D.c.day >= since, _D.c.day <= until)
+            .where(or_(_D.c.account.in_(list(accounts)), _D.c.account.startswith(account_prefix)))
+            .group_by(_D.c.account, _D.c.crossing_code, m, _D.c.kind)
+        )
         return [(r[0], r[1], r[2], r[3], r[4]) for r in self.conn.execute(q)]
 
     def count(self) -> int:

@@ -79,6 +79,11 @@ def upgrade() -> None:
             "dimension", "key", "crossing_code", "month", name=op.f("pk_revenue_rollup")
         ),
     )
+    with op.batch_alter_table("revenue_rollup", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_revenue_rollup_dimension_month", ["dimension", "month"], unique=False
+        )
+
     op.create_table(
         "ledger_lines",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -179,6 +184,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_ledger_lines_posting_id"))
 
     op.drop_table("ledger_lines")
+    with op.batch_alter_table("revenue_rollup", schema=None) as batch_op:
+        batch_op.drop_index("ix_revenue_rollup_dimension_month")
+
     op.drop_table("revenue_rollup")
     with op.batch_alter_table("ledger_postings", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_ledger_postings_order_id"))
