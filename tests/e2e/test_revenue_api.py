@@ -90,7 +90,7 @@ def test_bad_statements_and_wrong_roles_are_refused_with_the_error_shape(client,
 
 
 def test_reports_come_as_json_and_as_files(client, auth, container):
-    reference, amount = _order(client, auth)
+    _, amount = _order(client, auth)
     analyst = auth("analyst")
     year = container.clock.now().year
     r = client.get(f"/api/v1/revenue/reports/crossing-month?year={year}", headers=analyst)

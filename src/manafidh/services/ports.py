@@ -19,6 +19,7 @@ from manafidh.domain.parameters import Parameters, ParameterValue
 from manafidh.domain.payments.orders import Payment, PaymentOrder
 from manafidh.domain.reference import Country, Crossing, Currency, ExchangeRate, HsCode
 from manafidh.domain.revenue.ledger import Posting
+from manafidh.domain.revenue.receipts import Receipt
 from manafidh.domain.revenue.statements import (
     Outcome,
     ReconciliationException,
@@ -265,6 +266,14 @@ class RevenueRollupRepository(Protocol):
     ) -> list[tuple[str, Decimal, Decimal, int]]: ...
 
 
+class ReceiptRepository(Protocol):
+    """Receipts, one per payment."""
+
+    def add(self, receipt: Receipt) -> None: ...
+    def get(self, number: str) -> Receipt | None: ...
+    def of_payment(self, bank_transaction_id: str) -> Receipt | None: ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction: commit explicitly, otherwise everything rolls back."""
 
@@ -292,6 +301,8 @@ class UnitOfWork(Protocol):
     def reconciliation(self) -> ReconciliationRepository: ...
     @property
     def revenue_rollup(self) -> RevenueRollupRepository: ...
+    @property
+    def receipts(self) -> ReceiptRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from manafidh.bootstrap import Container
-from manafidh.web import errors, pages
+from manafidh.web import errors, pages, revenue_pages
 from manafidh.web.api.audit import router as audit_router
 from manafidh.web.api.revenue import router as revenue_router
 from manafidh.web.api.routes import router as api_router
@@ -37,5 +37,6 @@ def create_app(container: Container) -> FastAPI:
         return {"status": "ok"}
 
     app.include_router(pages.router)
+    app.include_router(revenue_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

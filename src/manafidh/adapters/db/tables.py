@@ -539,3 +539,18 @@ reconciliation_exceptions = Table(
     Column("reason", Text, nullable=True),
     Index("ix_reconciliation_exceptions_state_kind", "state", "kind"),
 )
+
+# -- revenue: receipts (issue #7) -------------------------------------------------------------
+receipts = Table(
+    "receipts",
+    metadata,
+    # Random, not sequential: knowing one receipt's number tells nothing about another's.
+    Column("number", String(24), primary_key=True),
+    Column("bank_transaction_id", String(80), nullable=False, unique=True),
+    Column("order_reference", String(25), nullable=False),
+    Column("declaration_reference", String(32), nullable=False),
+    Column("crossing_code", String(8), nullable=False),
+    Column("amount_iqd", Fils, nullable=False),
+    _ts("paid_at"),
+    _ts("issued_at"),
+)

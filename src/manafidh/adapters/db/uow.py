@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine
 from manafidh.adapters.db.audit import SqlAuditLog
 from manafidh.adapters.db.audit_records import SqlAuditRecords
 from manafidh.adapters.db.ledger import SqlLedgerRepository
+from manafidh.adapters.db.receipts import SqlReceiptRepository
 from manafidh.adapters.db.reconciliation import SqlReconciliationRepository
 from manafidh.adapters.db.repositories import (
     SqlDeclarationRepository,
@@ -50,6 +51,7 @@ class SqlUnitOfWork:
     ledger: SqlLedgerRepository
     reconciliation: SqlReconciliationRepository
     revenue_rollup: SqlRevenueRollupRepository
+    receipts: SqlReceiptRepository
 
     def __init__(
         self,
@@ -90,6 +92,7 @@ class SqlUnitOfWork:
         self.ledger = SqlLedgerRepository(conn)
         self.reconciliation = SqlReconciliationRepository(conn, lock=not self.readonly)
         self.revenue_rollup = SqlRevenueRollupRepository(conn)
+        self.receipts = SqlReceiptRepository(conn)
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:

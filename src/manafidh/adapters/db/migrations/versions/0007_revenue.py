@@ -1,8 +1,8 @@
-"""revenue: ledger, daily and revenue rollups, bank statements, exceptions (issue #7)
+"""revenue: ledger and rollups, statements, reconciliation exceptions, receipts (issue #7)
 
 Revision ID: 0007
 Revises: 0003
-Create Date: 2026-11-25 14:52:54.292233
+Create Date: 2026-11-25 15:09:38.445712
 """
 
 from __future__ import annotations
@@ -66,6 +66,19 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_ledger_postings_order_id"), ["order_id"], unique=False)
 
+    op.create_table(
+        "receipts",
+        sa.Column("number", sa.String(length=24), nullable=False),
+        sa.Column("bank_transaction_id", sa.String(length=80), nullable=False),
+        sa.Column("order_reference", sa.String(length=25), nullable=False),
+        sa.Column("declaration_reference", sa.String(length=32), nullable=False),
+        sa.Column("crossing_code", sa.String(length=8), nullable=False),
+        sa.Column("amount_iqd", mtypes.Fils(), nullable=False),
+        sa.Column("paid_at", mtypes.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("issued_at", mtypes.UtcDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("number", name=op.f("pk_receipts")),
+        sa.UniqueConstraint("bank_transaction_id", name=op.f("uq_receipts_bank_transaction_id")),
+    )
     op.create_table(
         "revenue_rollup",
         sa.Column("dimension", sa.String(length=8), nullable=False),
@@ -188,6 +201,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_revenue_rollup_dimension_month")
 
     op.drop_table("revenue_rollup")
+    op.drop_table("receipts")
     with op.batch_alter_table("ledger_postings", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_ledger_postings_order_id"))
         batch_op.drop_index(batch_op.f("ix_ledger_postings_declaration_id"))
