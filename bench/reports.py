@@ -30,7 +30,6 @@ import random
 import statistics
 import sys
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -72,8 +71,8 @@ class Copier:
         self.rows = 0
 
     def add(self, *values: object) -> None:
-        self.buf.write("\t".join("\\N" if v is None else str(v) for v in values))
-        self.buf.write("\n")
+        # No value here is NULL; map(str) is the fastest way Python joins a row.
+        self.buf.write("\t".join(map(str, values)) + "\n")
         self.rows += 1
 
     def flush(self) -> None:
@@ -150,7 +149,7 @@ def build(url: str, items: int, rng: random.Random) -> dict[str, int]:
             at_utc = at.astimezone(UTC).isoformat()
             day = at.date()
             month = day.strftime("%Y-%m")
-            did = uuid.uuid4().hex
+            did = f"{d:032x}"
             trader = rng.choice(traders)
             ref = f"{crossing}-{day.year}-{d:07d}"
             cp["decl"].add(did, ref, crossing, "benchtrader", "import", "exited", "green",
@@ -177,8 +176,13 @@ def build(url: str, items: int, rng: random.Random) -> dict[str, int]:
                     line_id, did, k, hs, value_usd, customs, 1, rate, "2025-01-01", "bench",
                     duty, "bench",
                 )  # fmt: skip
-                for dim, key in (("chapter", hs[:2]), ("origin", origin), ("trader", trader)):
-                    r = rollup[(dim, key, crossing, month)]
+                for dim, key, where in (
+                    ("chapter", hs[:2], crossing),
+                    ("origin", origin, crossing),
+                    ("trader", trader, crossing),
+                    ("trader", trader, "*"),  # as the services keep it: summed over crossings
+                ):
+                    r = rollup[(dim, key, where, month)]
                     r[0] += duty
                     r[1] += customs
                     r[2] += 1

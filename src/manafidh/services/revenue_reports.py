@@ -20,6 +20,7 @@ from manafidh.domain.tariff.assessment import Assessment
 from manafidh.services.ports import Delta, UnitOfWork
 
 DIMENSIONS = ("chapter", "origin", "trader")
+ALL_CROSSINGS = "*"  # the rollup's crossing code for trader rows summed over every crossing
 Row = tuple[object, ...]
 
 
@@ -64,11 +65,11 @@ def assessment_recorded(uow: UnitOfWork, decl: Declaration, assessment: Assessme
     for dim, key, d, v, n in deltas:
         d0, v0, n0 = merged.get((dim, key), (ZERO, ZERO, 0))
         merged[(dim, key)] = (d0 + d, v0 + v, n0 + n)
-    uow.revenue_rollup.bump(
-        decl.crossing_code,
-        month,
-        [(dim, key, d, v, n) for (dim, key), (d, v, n) in merged.items() if d or v or n],
-    )
+    changes = [(dim, key, d, v, n) for (dim, key), (d, v, n) in merged.items() if d or v or n]
+    uow.revenue_rollup.bump(decl.crossing_code, month, changes)
+    # Traders are many: a national report by trader reads rows summed over the crossings
+    # already (one row per trader and month), not one per trader, crossing and month.
+    uow.revenue_rollup.bump(ALL_CROSSINGS, month, [c for c in changes if c[0] == "trader"])
 
 
 # -- the reports ----------------------------------------------------------------------------
@@ -162,6 +163,10 @@ def by_dimension(
     _require(actor)
     if dimension not in DIMENSIONS:
         raise ValidationFailed(f"dimension is one of {', '.join(DIMENSIONS)}", field="dimension")
+    if crossing_code == ALL_CROSSINGS:
+        raise ValidationFailed("unknown crossing", field="crossing")
+    if crossing_code is None and dimension == "trader":
+        crossing_code = ALL_CROSSINGS
     rows = uow.revenue_rollup.by_dimension(
         dimension,
         since=_month(since, "since"),

@@ -68,4 +68,6 @@ class SqlRevenueRollupRepository:
         )
         if crossing_code is not None:
             q = q.where(_R.c.crossing_code == crossing_code)
+        else:
+            q = q.where(_R.c.crossing_code != "*")  # the traders' all-crossings rows
         return [(r[0], r[1], r[2], int(r[3])) for r in self.conn.execute(q)]

@@ -484,7 +484,7 @@ revenue_rollup = Table(
     Column("duty_iqd", Fils, nullable=False),
     Column("customs_value_iqd", Fils, nullable=False),
     Column("item_count", Integer, nullable=False),
-    Index("ix_revenue_rollup_dimension_month", "dimension", "month"),
+    Index("ix_revenue_rollup_dimension_crossing_month", "dimension", "crossing_code", "month"),
 )
 
 

@@ -94,7 +94,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("revenue_rollup", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_revenue_rollup_dimension_month", ["dimension", "month"], unique=False
+            "ix_revenue_rollup_dimension_crossing_month",
+            ["dimension", "crossing_code", "month"],
+            unique=False,
         )
 
     op.create_table(
@@ -198,7 +200,7 @@ def downgrade() -> None:
 
     op.drop_table("ledger_lines")
     with op.batch_alter_table("revenue_rollup", schema=None) as batch_op:
-        batch_op.drop_index("ix_revenue_rollup_dimension_month")
+        batch_op.drop_index("ix_revenue_rollup_dimension_crossing_month")
 
     op.drop_table("revenue_rollup")
     op.drop_table("receipts")
