@@ -68,6 +68,7 @@ def receipt_page(request: Request, number: str) -> Response:
         "receipt.html",
         receipt=receipt,
         crossing=_crossing_names(c, language).get(receipt.crossing_code, receipt.crossing_code),
+        paid_day=local_date(receipt.paid_at),
         verify_url=verify_url,
         qr=qr_svg(verify_url),
     )
@@ -87,6 +88,7 @@ def verify_page(request: Request, number: str) -> Response:
         request,
         "verify.html",
         receipt=receipt,
+        paid_day=local_date(receipt.paid_at),
         crossing=_crossing_names(c, language).get(receipt.crossing_code, receipt.crossing_code),
     )
 
