@@ -116,3 +116,51 @@ def test_reports_come_as_json_and_as_files(client, auth, container):
         ).status_code
         == 403
     )
+
+
+def _gateway(container):
+    from manafidh.adapters.gateway import TestGateway
+
+    secret = container.settings.gateway_hmac_secret
+    return TestGateway(name="test", secret=secret, checkout_base="http://127.0.0.1/pay")
+
+
+def test_a_gateway_payment_settles_the_order_once_and_a_forged_one_changes_nothing(
+    client, auth, container
+):
+    reference, amount = _order(client, auth)
+    gw = _gateway(container)
+    assert "ref=" + reference in gw.checkout_url(
+        reference=reference, amount_iqd=amount, return_url="/"
+    )
+    now = container.clock.now()
+    body, sig = gw.notice(
+        transaction_id="GW-1", reference=reference, amount_iqd=amount, paid_at=now
+    )
+    url = "/api/v1/revenue/gateway/notices"
+    headers = {"Content-Type": "application/json"}
+    forged = client.post(url, content=body, headers={**headers, "X-Gateway-Signature": "sha256=00"})
+    assert forged.status_code == 401
+    declined, dsig = gw.notice(
+        transaction_id="GW-0",
+        reference=reference,
+        amount_iqd=amount,
+        paid_at=now,
+        status="declined",
+    )
+    r = client.post(url, content=declined, headers={**headers, "X-Gateway-Signature": dsig})
+    assert r.json() == {
+        "applied": False,
+        "duplicate": False,
+        "payment_reference": None,
+        "order_state": None,
+    }
+    r = client.post(url, content=body, headers={**headers, "X-Gateway-Signature": sig})
+    assert r.status_code == 200, r.text
+    assert (r.json()["applied"], r.json()["order_state"]) == (True, "paid")
+    again = client.post(url, content=body, headers={**headers, "X-Gateway-Signature": sig})
+    assert again.json()["duplicate"] is True
+    with container.uow(readonly=True) as uow:
+        assert uow.receipts.of_payment("GW-1") is not None
+        assert uow.receipts.of_payment("GW-0") is None
+        assert len(uow.ledger.postings(order_id=uow.payments.order_by_reference(reference).id)) == 2

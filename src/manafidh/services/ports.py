@@ -16,6 +16,7 @@ from manafidh.domain.declarations.model import Content, Declaration, Transition
 from manafidh.domain.devices.gate import ExitRecord
 from manafidh.domain.identity import ApiToken, User
 from manafidh.domain.parameters import Parameters, ParameterValue
+from manafidh.domain.payments.gateway import GatewayNotice
 from manafidh.domain.payments.orders import Payment, PaymentOrder
 from manafidh.domain.reference import Country, Crossing, Currency, ExchangeRate, HsCode
 from manafidh.domain.revenue.ledger import Posting
@@ -272,6 +273,15 @@ class ReceiptRepository(Protocol):
     def add(self, receipt: Receipt) -> None: ...
     def get(self, number: str) -> Receipt | None: ...
     def of_payment(self, bank_transaction_id: str) -> Receipt | None: ...
+
+
+class PaymentGateway(Protocol):
+    """An e-payment gateway: checkout for the payer, signed notices for us."""
+
+    name: str
+
+    def checkout_url(self, *, reference: str, amount_iqd: Decimal, return_url: str) -> str: ...
+    def read_notice(self, body: bytes, signature: str | None) -> GatewayNotice: ...
 
 
 class UnitOfWork(Protocol):

@@ -10,17 +10,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from manafidh.adapters.exports import FORMATS, export
+from manafidh.adapters.gateway import SignedCallbackGateway
 from manafidh.adapters.statements import MAX_BYTES, digest, read_statement_file
 from manafidh.domain.errors import ValidationFailed
 from manafidh.domain.identity import Permission
 from manafidh.domain.revenue.statements import ReconciliationException, Resolution
-from manafidh.services import ledger, reconciliation, revenue_reports
+from manafidh.services import epayment, ledger, reconciliation, revenue_reports
 from manafidh.services.revenue_reports import Report
-from manafidh.web.deps import UowDep, UserDep
+from manafidh.web.deps import ContainerDep, UowDep, UserDep
 from manafidh.web.errors import ERROR_RESPONSES
 
 router = APIRouter(prefix="/api/v1/revenue", tags=["revenue"], responses=ERROR_RESPONSES)
@@ -295,3 +296,50 @@ def report_daily_close(
     """What moved at each crossing on one day."""
     report = revenue_reports.daily_close(uow=uow, actor=user, day=day, crossing_code=crossing)
     return _answer(report, format)
+
+
+# -- e-payment gateway ----------------------------------------------------------------------
+class GatewayNoticeOut(BaseModel):
+    """What a gateway notice did: ``applied`` is false for a declined or pending payment."""
+
+    applied: bool
+    duplicate: bool = False
+    payment_reference: str | None = None
+    order_state: str | None = None
+
+
+GATEWAY_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "JSON {transaction_id, reference, amount, paid_at, status}, signed with "
+        "the header X-Gateway-Signature: sha256=<HMAC-SHA256 of the raw body>.",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+}
+
+
+async def raw_body(request: Request) -> bytes:
+    """The exact bytes the gateway signed."""
+    return await request.body()
+
+
+@router.post("/gateway/notices", openapi_extra=GATEWAY_BODY)
+def gateway_notice(
+    raw: Annotated[bytes, Depends(raw_body)],
+    uow: UowDep,
+    c: ContainerDep,
+    x_gateway_signature: Annotated[str | None, Header()] = None,
+) -> GatewayNoticeOut:
+    """A payment gateway's signed notice; idempotent on its transaction id."""
+    gateway = SignedCallbackGateway(
+        name="gateway", secret=c.settings.gateway_hmac_secret, checkout_base="/"
+    )
+    r = epayment.receive_notice(uow=uow, gateway=gateway, body=raw, signature=x_gateway_signature)
+    if r is None:
+        return GatewayNoticeOut(applied=False)
+    return GatewayNoticeOut(
+        applied=True,
+        duplicate=r.duplicate,
+        payment_reference=r.order.reference,
+        order_state=r.order.state.value,
+    )
