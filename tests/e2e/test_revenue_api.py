@@ -164,3 +164,20 @@ def test_a_gateway_payment_settles_the_order_once_and_a_forged_one_changes_nothi
         assert uow.receipts.of_payment("GW-1") is not None
         assert uow.receipts.of_payment("GW-0") is None
         assert len(uow.ledger.postings(order_id=uow.payments.order_by_reference(reference).id)) == 2
+
+
+def test_a_refund_without_a_reduced_assessment_or_a_second_person_is_refused(client, auth):
+    trader = auth("trader")
+    ref = client.post("/api/v1/declarations", json=payload(), headers=trader).json()["reference"]
+    finance = auth("finance")
+    r = client.post(
+        "/api/v1/revenue/refunds", json={"declaration": ref, "reason": "x"}, headers=finance
+    )
+    assert r.status_code == 422
+    assert "nothing to refund" in r.json()["error"]["message"]
+    r = client.post("/api/v1/revenue/refunds/nope/approve", json={"reason": "x"}, headers=finance)
+    assert r.status_code == 404
+    r = client.post(
+        "/api/v1/revenue/refunds", json={"declaration": ref, "reason": "x"}, headers=trader
+    )
+    assert r.status_code == 403

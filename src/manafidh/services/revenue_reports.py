@@ -94,7 +94,8 @@ def _pct(now: Decimal, before: Decimal) -> Decimal | None:
 
 def _split(account: str, kind: str, amount: Decimal) -> tuple[Decimal, Decimal]:
     """(assessed, collected) contributions of one rollup row, both positive for revenue."""
-    assessed = -amount if is_revenue(account) else ZERO
+    # Approved refunds (a contra-revenue account) reduce what was assessed.
+    assessed = -amount if is_revenue(account) or account == Account.REFUNDS else ZERO
     collected = (
         -amount
         if account == Account.RECEIVABLE and kind in (Kind.COLLECTED, Kind.ALLOCATED)

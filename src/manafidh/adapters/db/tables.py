@@ -554,3 +554,20 @@ receipts = Table(
     _ts("paid_at"),
     _ts("issued_at"),
 )
+
+# -- revenue: refunds after a reduced assessment (issue #7) -----------------------------------
+refunds = Table(
+    "refunds",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("declaration_id", String(32), ForeignKey("declarations.id"), nullable=False, index=True),
+    Column("crossing_code", String(8), nullable=False),
+    Column("amount_iqd", Fils, nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("proposed_by", String(32), nullable=False),
+    _ts("proposed_at"),
+    Column("proposal_reason", Text, nullable=False),
+    Column("approved_by", String(32), nullable=True),
+    _ts("approved_at", nullable=True),
+    Column("approval_reason", Text, nullable=True),
+)

@@ -12,6 +12,7 @@ from manafidh.adapters.db.audit_records import SqlAuditRecords
 from manafidh.adapters.db.ledger import SqlLedgerRepository
 from manafidh.adapters.db.receipts import SqlReceiptRepository
 from manafidh.adapters.db.reconciliation import SqlReconciliationRepository
+from manafidh.adapters.db.refunds import SqlRefundRepository
 from manafidh.adapters.db.repositories import (
     SqlDeclarationRepository,
     SqlGateRepository,
@@ -52,6 +53,7 @@ class SqlUnitOfWork:
     reconciliation: SqlReconciliationRepository
     revenue_rollup: SqlRevenueRollupRepository
     receipts: SqlReceiptRepository
+    refunds: SqlRefundRepository
 
     def __init__(
         self,
@@ -93,6 +95,7 @@ class SqlUnitOfWork:
         self.reconciliation = SqlReconciliationRepository(conn, lock=not self.readonly)
         self.revenue_rollup = SqlRevenueRollupRepository(conn)
         self.receipts = SqlReceiptRepository(conn)
+        self.refunds = SqlRefundRepository(conn, lock=not self.readonly)
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:

@@ -18,8 +18,9 @@ from manafidh.adapters.gateway import SignedCallbackGateway
 from manafidh.adapters.statements import MAX_BYTES, digest, read_statement_file
 from manafidh.domain.errors import ValidationFailed
 from manafidh.domain.identity import Permission
+from manafidh.domain.revenue.refunds import Refund
 from manafidh.domain.revenue.statements import ReconciliationException, Resolution
-from manafidh.services import epayment, ledger, reconciliation, revenue_reports
+from manafidh.services import epayment, ledger, reconciliation, refunds, revenue_reports
 from manafidh.services.revenue_reports import Report
 from manafidh.web.deps import ContainerDep, UowDep, UserDep
 from manafidh.web.errors import ERROR_RESPONSES
@@ -342,4 +343,60 @@ def gateway_notice(
         duplicate=r.duplicate,
         payment_reference=r.order.reference,
         order_state=r.order.state.value,
+    )
+
+
+# -- refunds ----------------------------------------------------------------------------------
+class RefundIn(BaseModel):
+    """Propose refunding what a reduced assessment no longer asks for."""
+
+    declaration: Annotated[str, Field(min_length=1, max_length=40)]
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class ApprovalIn(BaseModel):
+    """Approve a refund (a second finance officer), with a reason."""
+
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class RefundOut(BaseModel):
+    """A refund and who proposed and approved it."""
+
+    id: str
+    amount_iqd: Decimal
+    state: str
+    proposed_by: str
+    proposed_at: datetime
+    approved_by: str | None
+    approved_at: datetime | None
+
+    @classmethod
+    def of(cls, r: Refund) -> RefundOut:
+        """Build from the domain record."""
+        return cls(
+            id=r.id,
+            amount_iqd=r.amount_iqd,
+            state=r.state,
+            proposed_by=r.proposed_by,
+            proposed_at=r.proposed_at,
+            approved_by=r.approved_by,
+            approved_at=r.approved_at,
+        )
+
+
+@router.post("/refunds", status_code=201)
+def propose_refund(body: RefundIn, user: UserDep, uow: UowDep) -> RefundOut:
+    """Propose a refund after a reduced assessment (finance)."""
+    r = refunds.propose(uow=uow, actor=user, declaration_ref=body.declaration, reason=body.reason)
+    return RefundOut.of(r)
+
+
+@router.post("/refunds/{refund_id}/approve")
+def approve_refund(
+    refund_id: Annotated[str, Path(max_length=32)], body: ApprovalIn, user: UserDep, uow: UowDep
+) -> RefundOut:
+    """Approve a refund: only a finance officer other than its proposer."""
+    return RefundOut.of(
+        refunds.approve(uow=uow, actor=user, refund_id=refund_id, reason=body.reason)
     )
