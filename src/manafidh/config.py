@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     )
     # Shared secret of the bank's confirmation callback (HMAC-SHA256 of the raw body).
     bank_hmac_secret: str = "change-me-bank-secret-for-development-only"
+    # Shared secret of the e-payment gateway's notices (HMAC-SHA256 of the raw body).
+    gateway_hmac_secret: str = "change-me-gateway-secret-for-development-only"
     default_language: str = "ar"
     session_cookie_secure: bool = False
     fast_password_hashing: bool = False
@@ -46,11 +48,11 @@ class Settings(BaseSettings):
             raise ValueError("MANAFIDH_DEFAULT_LANGUAGE must be ar, ckb or en")
         return value
 
-    @field_validator("bank_hmac_secret")
+    @field_validator("bank_hmac_secret", "gateway_hmac_secret")
     @classmethod
     def _long_secret(cls, value: str) -> str:
         if len(value) < 16:
-            raise ValueError("MANAFIDH_BANK_HMAC_SECRET must have at least 16 characters")
+            raise ValueError("HMAC secrets (MANAFIDH_BANK_HMAC_SECRET, ...) need 16+ characters")
         return value
 
 

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import json
 import random
+from datetime import date
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
 from manafidh.adapters.db.reconciliation import orders_a_bank_would_see
+from manafidh.adapters.exports import FORMATS, export
 from manafidh.adapters.statements import digest, read_statement_file
 from manafidh.cli.common import console, container, one_line_errors
 from manafidh.domain.clock import local_date
 from manafidh.domain.errors import NotFound, ValidationFailed
 from manafidh.domain.identity import User
 from manafidh.domain.revenue.statements import Resolution
-from manafidh.services import ledger, reconciliation
+from manafidh.services import ledger, reconciliation, revenue_reports
 from manafidh.simulation.statements import OrderToPay, month_of_statements
 
 app = typer.Typer(
@@ -170,3 +172,61 @@ def simulate_statements(
         f"expect {truth.officer_exceptions} exceptions, {truth.repeats} repeated listings",
         highlight=False,
     )
+
+
+@app.command("report")
+def report(
+    name: str = typer.Argument(..., help="crossing-month, chapter, origin, trader, daily-close"),
+    year: int | None = typer.Option(None, help="crossing-month: the year"),
+    since: str | None = typer.Option(None, help="chapter/origin/trader: first month YYYY-MM"),
+    until: str | None = typer.Option(None, help="chapter/origin/trader: last month YYYY-MM"),
+    day: str | None = typer.Option(None, help="daily-close: the day YYYY-MM-DD"),
+    crossing: str | None = typer.Option(None, help="only this crossing"),
+    fmt: str = typer.Option("table", "--format", help="table, csv, xlsx or parquet"),
+    out: Path | None = typer.Option(None, help="file to write (csv/xlsx/parquet)"),
+) -> None:
+    """A revenue report, on screen or exported."""
+    c = container()
+    with one_line_errors():
+        if fmt not in ("table", *FORMATS):
+            raise ValidationFailed("--format is table, csv, xlsx or parquet")
+        if fmt in ("xlsx", "parquet") and out is None:
+            raise ValidationFailed(f"--out FILE is needed for {fmt}")
+        with c.uow(readonly=True) as uow:
+            if name == "crossing-month":
+                if year is None:
+                    raise ValidationFailed("--year is needed")
+                r = revenue_reports.by_crossing_and_month(uow=uow, actor=None, year=year)
+            elif name in revenue_reports.DIMENSIONS:
+                if since is None or until is None:
+                    raise ValidationFailed("--since and --until (YYYY-MM) are needed")
+                r = revenue_reports.by_dimension(
+                    uow=uow,
+                    actor=None,
+                    dimension=name,
+                    since=since,
+                    until=until,
+                    crossing_code=crossing,
+                )
+            elif name == "daily-close":
+                try:
+                    when = date.fromisoformat(day or "")
+                except ValueError:
+                    raise ValidationFailed("--day YYYY-MM-DD is needed") from None
+                r = revenue_reports.daily_close(
+                    uow=uow, actor=None, day=when, crossing_code=crossing
+                )
+            else:
+                raise ValidationFailed(f"unknown report {name!r}")
+    if fmt == "table":
+        table = Table(*r.columns)
+        for row in r.rows:
+            table.add_row(*("" if v is None else str(v) for v in row))
+        console.print(table)
+        return
+    data = export(r, fmt)
+    if out is None:
+        typer.echo(data.decode("utf-8"), nl=False)
+    else:
+        out.write_bytes(data)
+        console.print(f"{len(r.rows)} rows written to {out}", highlight=False)

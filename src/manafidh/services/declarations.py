@@ -25,7 +25,7 @@ from manafidh.domain.payments.orders import OrderState, PaymentOrder, creditor_r
 from manafidh.domain.reference import ExchangeRate
 from manafidh.domain.risk.lanes import LaneDecision, select_lane
 from manafidh.domain.tariff.assessment import Assessment
-from manafidh.services import journal, ledger, tariff
+from manafidh.services import journal, ledger, revenue_reports, tariff
 from manafidh.services.access import load_for
 from manafidh.services.ports import UnitOfWork
 
@@ -233,6 +233,7 @@ def _assess_and_select(uow: UnitOfWork, decl: Declaration, *, rng: random.Random
 
 
 def _store(uow: UnitOfWork, decl: Declaration, outcome: _Outcome) -> None:
+    revenue_reports.assessment_recorded(uow, decl, outcome.assessment)  # before it is latest
     uow.declarations.add_assessment(outcome.assessment, decl.crossing_code)
     if outcome.decision is not None:
         uow.declarations.add_lane_decision(decl.id, outcome.decision, uow.clock.now())

@@ -10,7 +10,7 @@ from manafidh.domain.audit.payloads import payment_payload
 from manafidh.domain.errors import Conflict, NotFound, ValidationFailed
 from manafidh.domain.payments.orders import Payment, PaymentOrder, is_valid_reference
 from manafidh.domain.revenue.ledger import Account
-from manafidh.services import journal, ledger
+from manafidh.services import journal, ledger, receipts
 from manafidh.services.ports import UnitOfWork
 
 BANK = "bank"
@@ -82,6 +82,7 @@ def confirm_bank_payment(*, uow: UnitOfWork, confirmation: Confirmation) -> Conf
         into=Account.BANK_UNRECONCILED,
         actor=BANK,
     )
+    receipts.issue(uow, decl, order, payment)
     journal.record(
         uow,
         who=(BANK, BANK),

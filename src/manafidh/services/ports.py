@@ -21,9 +21,12 @@ from manafidh.domain.devices.registry import Device
 from manafidh.domain.devices.visits import GateDecision, ManualWeight, Visit
 from manafidh.domain.identity import ApiToken, User
 from manafidh.domain.parameters import Parameters, ParameterValue
+from manafidh.domain.payments.gateway import GatewayNotice
 from manafidh.domain.payments.orders import Payment, PaymentOrder
 from manafidh.domain.reference import Country, Crossing, Currency, ExchangeRate, HsCode
 from manafidh.domain.revenue.ledger import Posting
+from manafidh.domain.revenue.receipts import Receipt
+from manafidh.domain.revenue.refunds import Refund
 from manafidh.domain.revenue.statements import (
     Outcome,
     ReconciliationException,
@@ -45,6 +48,9 @@ from manafidh.domain.tariff.measured import MeasureUse
 from manafidh.domain.tariff.measures import Measure
 from manafidh.domain.tariff.rates import TariffRate, TariffSchedule
 from manafidh.domain.tariff.valuation import Observation, ReferenceValue, ValuationFlag
+
+# (dimension, key, duty, customs value, items): a change to the revenue rollup.
+Delta = tuple[str, str, Decimal, Decimal, int]
 
 
 class ReferenceRepository(Protocol):
@@ -230,9 +236,12 @@ class LedgerRepository(Protocol):
         self, *, order_id: str | None = None, declaration_id: str | None = None
     ) -> list[Posting]: ...
     def balances(self) -> dict[str, Decimal]: ...
+    def daily(
+        self, *, since: date, until: date, crossing_code: str | None = None
+    ) -> list[tuple[str, str, date, str, Decimal]]: ...
     def monthly(
-        self, *, accounts: list[str] | None = None, crossing_code: str | None = None
-    ) -> list[tuple[str, str, str, Decimal]]: ...
+        self, *, since: date, until: date, accounts: Sequence[str], account_prefix: str
+    ) -> list[tuple[str, str, str, str, Decimal]]: ...
     def count(self) -> int: ...
 
 
@@ -264,6 +273,46 @@ class ReconciliationRepository(Protocol):
     def open_count(self) -> int: ...
     def officer_count(self) -> int: ...
     def held_total(self) -> Decimal: ...
+
+
+class RevenueRollupRepository(Protocol):
+    """Assessed duty by HS chapter, origin and trader, per crossing and month."""
+
+    def bump(
+        self,
+        crossing_code: str,
+        month: str,
+        deltas: Sequence[Delta],
+    ) -> None: ...
+    def by_dimension(
+        self, dimension: str, *, since: str, until: str, crossing_code: str | None
+    ) -> list[tuple[str, Decimal, Decimal, int]]: ...
+
+
+class ReceiptRepository(Protocol):
+    """Receipts, one per payment."""
+
+    def add(self, receipt: Receipt) -> None: ...
+    def get(self, number: str) -> Receipt | None: ...
+    def of_payment(self, bank_transaction_id: str) -> Receipt | None: ...
+
+
+class PaymentGateway(Protocol):
+    """An e-payment gateway: checkout for the payer, signed notices for us."""
+
+    name: str
+
+    def checkout_url(self, *, reference: str, amount_iqd: Decimal, return_url: str) -> str: ...
+    def read_notice(self, body: bytes, signature: str | None) -> GatewayNotice: ...
+
+
+class RefundRepository(Protocol):
+    """Refunds after a reduced assessment."""
+
+    def add(self, refund: Refund) -> None: ...
+    def get(self, refund_id: str) -> Refund | None: ...
+    def of_declaration(self, declaration_id: str) -> list[Refund]: ...
+    def save(self, refund: Refund) -> None: ...
 
 
 class UnitOfWork(Protocol):
@@ -305,6 +354,12 @@ class UnitOfWork(Protocol):
     def valuation(self) -> ValuationRepository: ...
     @property
     def investment(self) -> InvestmentRepository: ...
+    @property
+    def revenue_rollup(self) -> RevenueRollupRepository: ...
+    @property
+    def receipts(self) -> ReceiptRepository: ...
+    @property
+    def refunds(self) -> RefundRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...

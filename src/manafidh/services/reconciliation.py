@@ -36,7 +36,7 @@ from manafidh.domain.revenue.statements import (
     find_reference,
     looks_like_reference,
 )
-from manafidh.services import journal, ledger
+from manafidh.services import journal, ledger, receipts
 from manafidh.services.ports import UnitOfWork
 
 # Money not yet tied to any order is held at headquarters, not at a crossing.
@@ -246,6 +246,7 @@ def _apply(
             into=into,
             actor=who[0],
         )
+    receipt = receipts.issue(uow, decl, order, payment)
     journal.record(
         uow,
         who=who,
@@ -256,6 +257,7 @@ def _apply(
             "reference": decl.reference,
             "order_state": order.state.value,
             **payment_payload(order.reference, decl.id, payment),
+            "receipt": receipt.number,
         },
     )
     if settled:

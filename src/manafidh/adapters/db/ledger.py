@@ -1,12 +1,13 @@
-"""The revenue ledger's tables: postings, their lines, and monthly balances kept in step."""
+"""The revenue ledger's tables: postings, their lines, and daily movements kept in step."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, insert, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -16,24 +17,19 @@ from manafidh.domain.revenue.ledger import ZERO, Kind, Line, Posting
 
 _P = t.ledger_postings
 _L = t.ledger_lines
-_M = t.ledger_monthly
-
-
-def month_of(at: datetime) -> str:
-    """The local (Baghdad) month of an instant, as YYYY-MM."""
-    return local_date(at).strftime("%Y-%m")
+_D = t.ledger_daily
 
 
 class SqlLedgerRepository:
-    """Postings, each written once with its lines and its effect on the monthly balances."""
+    """Postings, each written once with its lines and its effect on the daily movements."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         ins = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-        stmt = ins(_M)
+        stmt = ins(_D)
         self._bump = stmt.on_conflict_do_update(
-            index_elements=[_M.c.account, _M.c.crossing_code, _M.c.month],
-            set_={"amount_iqd": _M.c.amount_iqd + stmt.excluded.amount_iqd},
+            index_elements=[_D.c.account, _D.c.crossing_code, _D.c.day, _D.c.kind],
+            set_={"amount_iqd": _D.c.amount_iqd + stmt.excluded.amount_iqd},
         )
 
     def has(self, key: str) -> bool:
@@ -41,7 +37,7 @@ class SqlLedgerRepository:
         return self.conn.execute(select(_P.c.id).where(_P.c.key == key)).first() is not None
 
     def add(self, posting: Posting) -> None:
-        """Write a posting (its key must be new), its lines and the monthly balances."""
+        """Write a posting (its key must be new), its lines and the daily movements."""
         pid = self.conn.execute(
             insert(_P).returning(_P.c.id),
             {
@@ -62,15 +58,16 @@ class SqlLedgerRepository:
                 for x in posting.lines
             ],
         )
-        month = month_of(posting.at)
-        # Sorted, so that concurrent postings lock the balance rows in the same order.
+        day = local_date(posting.at)
+        # Sorted, so that concurrent postings lock the rollup rows in the same order.
         for line in sorted(posting.lines, key=lambda x: x.account):
             self.conn.execute(
                 self._bump,
                 {
                     "account": line.account,
                     "crossing_code": posting.crossing_code,
-                    "month": month,
+                    "day": day,
+                    "kind": posting.kind.value,
                     "amount_iqd": line.amount,
                 },
             )
@@ -114,17 +111,34 @@ class SqlLedgerRepository:
         )
         return {r[0]: r[1] if r[1] is not None else ZERO for r in rows}
 
-    def monthly(
-        self, *, accounts: list[str] | None = None, crossing_code: str | None = None
-    ) -> list[tuple[str, str, str, Decimal]]:
-        """(account, crossing, month, balance movement) rows of the rollup."""
-        q = select(_M.c.account, _M.c.crossing_code, _M.c.month, _M.c.amount_iqd)
-        if accounts is not None:
-            q = q.where(_M.c.account.in_(accounts))
+    def daily(
+        self, *, since: date, until: date, crossing_code: str | None = None
+    ) -> list[tuple[str, str, date, str, Decimal]]:
+        """(account, crossing, day, kind, movement) rows of the rollup, days inclusive."""
+        q = select(_D.c.account, _D.c.crossing_code, _D.c.day, _D.c.kind, _D.c.amount_iqd).where(
+            _D.c.day >= since, _D.c.day <= until
+        )
         if crossing_code is not None:
-            q = q.where(_M.c.crossing_code == crossing_code)
-        rows = self.conn.execute(q.order_by(_M.c.month, _M.c.crossing_code, _M.c.account))
-        return [(r[0], r[1], r[2], r[3]) for r in rows]
+            q = q.where(_D.c.crossing_code == crossing_code)
+        return [(r[0], r[1], r[2], r[3], r[4]) for r in self.conn.execute(q)]
+
+    def monthly(
+        self, *, since: date, until: date, accounts: Sequence[str], account_prefix: str
+    ) -> list[tuple[str, str, str, str, Decimal]]:
+        """(account, crossing, month YYYY-MM, kind, movement) summed per month in SQL, for the
+        named accounts and those starting with ``account_prefix``."""
+        if self.conn.dialect.name == "postgresql":
+            month = func.to_char(_D.c.day, "YYYY-MM")
+        else:
+            month = func.strftime("%Y-%m", _D.c.day)
+        m = month.label("month")
+        q = (
+            select(_D.c.account, _D.c.crossing_code, m, _D.c.kind, func.sum(_D.c.amount_iqd))
+            .where(_D.c.day >= since, _D.c.day <= until)
+            .where(or_(_D.c.account.in_(list(accounts)), _D.c.account.startswith(account_prefix)))
+            .group_by(_D.c.account, _D.c.crossing_code, m, _D.c.kind)
+        )
+        return [(r[0], r[1], r[2], r[3], r[4]) for r in self.conn.execute(q)]
 
     def count(self) -> int:
         """How many postings exist."""

@@ -720,16 +720,34 @@ ledger_lines = Table(
     Column("amount_iqd", Fils, nullable=False),  # debit positive, credit negative
 )
 
-# Balances per account, crossing and local month, kept up to date in the posting's transaction
-# so that reports read a few hundred rows instead of summing millions of lines.
-ledger_monthly = Table(
-    "ledger_monthly",
+# Movements per account, crossing, local day and kind of posting, kept up to date in the
+# posting's transaction so that reports read a few thousand rows instead of summing millions.
+ledger_daily = Table(
+    "ledger_daily",
     metadata,
     Column("account", String(48), primary_key=True),
     Column("crossing_code", String(8), primary_key=True),
-    Column("month", String(7), primary_key=True),  # YYYY-MM, Iraq's calendar
+    Column("day", Date, primary_key=True),  # Iraq's calendar
+    Column("kind", String(16), primary_key=True),
     Column("amount_iqd", Fils, nullable=False),
 )
+
+# Assessed duty and customs value by HS chapter, origin and trader (importer tax id), per
+# crossing and month of acceptance: the latest assessment of each declaration counts, kept up
+# to date when an assessment is added (a re-assessment takes the previous one's share back).
+revenue_rollup = Table(
+    "revenue_rollup",
+    metadata,
+    Column("dimension", String(8), primary_key=True),  # chapter | origin | trader
+    Column("key", String(40), primary_key=True),
+    Column("crossing_code", String(8), primary_key=True),
+    Column("month", String(7), primary_key=True),  # YYYY-MM
+    Column("duty_iqd", Fils, nullable=False),
+    Column("customs_value_iqd", Fils, nullable=False),
+    Column("item_count", Integer, nullable=False),
+    Index("ix_revenue_rollup_dimension_crossing_month", "dimension", "crossing_code", "month"),
+)
+
 
 # -- revenue: bank statements and their reconciliation (issue #7) -----------------------------
 bank_statements = Table(
@@ -865,4 +883,36 @@ investment_reports = Table(
     Column("source", Text, nullable=False),
     _ts("recorded_at"),
     Column("recorded_by", String(32), nullable=False),
+)
+
+# -- revenue: receipts (issue #7) -------------------------------------------------------------
+receipts = Table(
+    "receipts",
+    metadata,
+    # Random, not sequential: knowing one receipt's number tells nothing about another's.
+    Column("number", String(24), primary_key=True),
+    Column("bank_transaction_id", String(80), nullable=False, unique=True),
+    Column("order_reference", String(25), nullable=False),
+    Column("declaration_reference", String(32), nullable=False),
+    Column("crossing_code", String(8), nullable=False),
+    Column("amount_iqd", Fils, nullable=False),
+    _ts("paid_at"),
+    _ts("issued_at"),
+)
+
+# -- revenue: refunds after a reduced assessment (issue #7) -----------------------------------
+refunds = Table(
+    "refunds",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("declaration_id", String(32), ForeignKey("declarations.id"), nullable=False, index=True),
+    Column("crossing_code", String(8), nullable=False),
+    Column("amount_iqd", Fils, nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("proposed_by", String(32), nullable=False),
+    _ts("proposed_at"),
+    Column("proposal_reason", Text, nullable=False),
+    Column("approved_by", String(32), nullable=True),
+    _ts("approved_at", nullable=True),
+    Column("approval_reason", Text, nullable=True),
 )

@@ -14,7 +14,9 @@ from manafidh.adapters.db.exemptions import SqlExemptionRepository
 from manafidh.adapters.db.gate_control import SqlGateControlRepository, SqlMonitoringReads
 from manafidh.adapters.db.investment import SqlInvestmentRepository
 from manafidh.adapters.db.ledger import SqlLedgerRepository
+from manafidh.adapters.db.receipts import SqlReceiptRepository
 from manafidh.adapters.db.reconciliation import SqlReconciliationRepository
+from manafidh.adapters.db.refunds import SqlRefundRepository
 from manafidh.adapters.db.repositories import (
     SqlDeclarationRepository,
     SqlGateRepository,
@@ -23,6 +25,7 @@ from manafidh.adapters.db.repositories import (
     SqlReportRepository,
     SqlUserRepository,
 )
+from manafidh.adapters.db.revenue_reports import SqlRevenueRollupRepository
 from manafidh.adapters.db.tariff import SqlTariffRepository
 from manafidh.adapters.db.valuation import SqlValuationRepository
 from manafidh.domain.clock import Clock
@@ -61,6 +64,9 @@ class SqlUnitOfWork:
     reconciliation: SqlReconciliationRepository
     valuation: SqlValuationRepository
     investment: SqlInvestmentRepository
+    revenue_rollup: SqlRevenueRollupRepository
+    receipts: SqlReceiptRepository
+    refunds: SqlRefundRepository
 
     def __init__(
         self,
@@ -107,6 +113,9 @@ class SqlUnitOfWork:
         self.reconciliation = SqlReconciliationRepository(conn, lock=not self.readonly)
         self.valuation = SqlValuationRepository(conn)
         self.investment = SqlInvestmentRepository(conn)
+        self.revenue_rollup = SqlRevenueRollupRepository(conn)
+        self.receipts = SqlReceiptRepository(conn)
+        self.refunds = SqlRefundRepository(conn, lock=not self.readonly)
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:

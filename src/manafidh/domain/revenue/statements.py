@@ -32,8 +32,10 @@ class StatementEntry:
     currency: str = IQD
 
     def __post_init__(self) -> None:
-        if not self.entry_ref.strip() or len(self.entry_ref) > 70:
-            raise ValidationFailed("every entry needs the bank's reference (max 70 characters)")
+        if not self.entry_ref.strip() or len(self.entry_ref) > 35:
+            raise ValidationFailed(
+                "every entry needs the bank's reference (max 35 characters, ISO 20022 Max35Text)"
+            )
         if self.currency != IQD:
             raise ValidationFailed(
                 f"entry {self.entry_ref} is in {self.currency}: only IQD accounts are reconciled"

@@ -1,0 +1,73 @@
+"""Revenue rollups by HS chapter, origin and trader, and the queries the reports run."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from sqlalchemy import Connection, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from manafidh.adapters.db import tables as t
+from manafidh.services.ports import Delta
+
+_R = t.revenue_rollup
+
+
+class SqlRevenueRollupRepository:
+    """The assessment rollup: one row per dimension, key, crossing and month."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        ins = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        stmt = ins(_R)
+        self._bump = stmt.on_conflict_do_update(
+            index_elements=[_R.c.dimension, _R.c.key, _R.c.crossing_code, _R.c.month],
+            set_={
+                "duty_iqd": _R.c.duty_iqd + stmt.excluded.duty_iqd,
+                "customs_value_iqd": _R.c.customs_value_iqd + stmt.excluded.customs_value_iqd,
+                "item_count": _R.c.item_count + stmt.excluded.item_count,
+            },
+        )
+
+    def bump(
+        self,
+        crossing_code: str,
+        month: str,
+        deltas: Sequence[Delta],
+    ) -> None:
+        """Add (dimension, key, duty, customs value, items) deltas, in key order (no deadlocks)."""
+        for dimension, key, duty, value, items in sorted(deltas):
+            self.conn.execute(
+                self._bump,
+                {
+                    "dimension": dimension,
+                    "key": key,
+                    "crossing_code": crossing_code,
+                    "month": month,
+                    "duty_iqd": duty,
+                    "customs_value_iqd": value,
+                    "item_count": items,
+                },
+            )
+
+    def by_dimension(
+        self, dimension: str, *, since: str, until: str, crossing_code: str | None
+    ) -> list[tuple[str, Decimal, Decimal, int]]:
+        """(key, duty, customs value, items) over the months ``since``..``until`` inclusive."""
+        q = (
+            select(
+                _R.c.key,
+                func.sum(_R.c.duty_iqd),
+                func.sum(_R.c.customs_value_iqd),
+                func.sum(_R.c.item_count),
+            )
+            .where(_R.c.dimension == dimension, _R.c.month >= since, _R.c.month <= until)
+            .group_by(_R.c.key)
+        )
+        if crossing_code is not None:
+            q = q.where(_R.c.crossing_code == crossing_code)
+        else:
+            q = q.where(_R.c.crossing_code != "*")  # the traders' all-crossings rows
+        return [(r[0], r[1], r[2], int(r[3])) for r in self.conn.execute(q)]
