@@ -256,7 +256,13 @@ def train(
             categorical_feature=list(range(len(model.categories))),
             free_raw_data=False,
         )
-        params = {**BASE_PARAMS, **choice, "num_threads": threads, "seed": seed, "metric": "auc"}
+        params = {
+            **BASE_PARAMS,
+            **choice,
+            "num_threads": threads,
+            "seed": seed,
+            "metric": "binary_logloss",
+        }
         if has_valid:
             x_valid = model.matrix(valid_labeled, valid_hist)
             dvalid = lgb.Dataset(x_valid, np.array(y_valid), reference=dtrain)

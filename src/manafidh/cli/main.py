@@ -9,6 +9,7 @@ import typer
 from manafidh.adapters.db.migrate import upgrade
 from manafidh.adapters.reference_files import read_exchange_rate_file, shipped_bundle
 from manafidh.cli import audit as audit_cmd
+from manafidh.cli import risk as risk_cmd
 from manafidh.cli import simulate as simulate_cmd
 from manafidh.cli.common import console, container, err, one_line_errors
 from manafidh.domain.errors import ValidationFailed
@@ -25,6 +26,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(ref_app, name="reference")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_cmd.app, name="audit")
+app.add_typer(risk_cmd.app, name="risk")
 
 
 @db_app.command("upgrade")

@@ -18,7 +18,9 @@ from manafidh.domain.identity import ApiToken, User
 from manafidh.domain.parameters import Parameters, ParameterValue
 from manafidh.domain.payments.orders import Payment, PaymentOrder
 from manafidh.domain.reference import Country, Crossing, Currency, ExchangeRate, HsCode
+from manafidh.domain.risk.features import RiskRecord
 from manafidh.domain.risk.lanes import LaneDecision, LaneRule
+from manafidh.domain.risk.scoring import Score, ScoringModel
 from manafidh.domain.tariff.assessment import Assessment
 from manafidh.domain.tariff.rates import TariffRate, TariffSchedule
 
@@ -193,6 +195,26 @@ class AuditRecords(Protocol):
     def checks(self) -> Iterator[tuple[str, str, int, str, bool, str | None]]: ...
 
 
+class RiskRepository(Protocol):
+    """Risk models, the scores they gave and the outcomes they learn from (issue #5)."""
+
+    def next_model_version(self) -> int: ...
+    def add_model(self, *, version: int, text: str, info: dict[str, Any]) -> None: ...
+    def models(self) -> list[dict[str, Any]]: ...
+    def current_model(self) -> tuple[int, ScoringModel]: ...
+    def add_score(
+        self,
+        *,
+        declaration_id: str,
+        at: datetime,
+        record: RiskRecord,
+        score: Score | None,
+        fallback: str | None,
+    ) -> None: ...
+    def score_of(self, declaration_id: str) -> dict[str, Any] | None: ...
+    def training_records(self, until: datetime) -> list[RiskRecord]: ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction: commit explicitly, otherwise everything rolls back."""
 
@@ -214,6 +236,8 @@ class UnitOfWork(Protocol):
     def audit(self) -> AuditLog: ...
     @property
     def audit_records(self) -> AuditRecords: ...
+    @property
+    def risk(self) -> RiskRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...

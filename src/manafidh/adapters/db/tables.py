@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -431,4 +432,39 @@ audit_tree_heads = Table(
     Column("timestamp", String(27), nullable=False),
     Column("signature", LargeBinary(64), nullable=False),
     Column("key_id", String(64), nullable=False),
+)
+
+# -- risk management (issue #5) ---------------------------------------------------------------
+# A trained risk model: the model file itself (JSON, with its own checksum), and what it was
+# trained on, so any score can be traced to the model, its window and its validation figures.
+risk_models = Table(
+    "risk_models",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    _ts("created_at"),
+    Column("created_by", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("train_from", Date, nullable=False),
+    Column("train_to", Date, nullable=False),
+    Column("outcomes", Integer, nullable=False),
+    Column("findings", Integer, nullable=False),
+    Column("metrics", JSON, nullable=False),
+    Column("features", JSON, nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("model", Text, nullable=False),
+)
+
+# The score of each lodged declaration: the model version and the factors shown to the officer,
+# or, when no model could be used, why (the lane then came from the rules alone).
+risk_scores = Table(
+    "risk_scores",
+    metadata,
+    Column("declaration_id", String(32), ForeignKey("declarations.id"), primary_key=True),
+    _ts("scored_at"),
+    Column("model_version", Integer, nullable=True),
+    Column("score", Float, nullable=True),
+    Column("factors", JSON, nullable=False),
+    Column("inputs", JSON, nullable=False),  # the model inputs as scored: training reuses them
+    Column("fallback", Text, nullable=True),
 )

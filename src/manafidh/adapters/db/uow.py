@@ -17,6 +17,7 @@ from manafidh.adapters.db.repositories import (
     SqlReportRepository,
     SqlUserRepository,
 )
+from manafidh.adapters.db.risk_repository import SqlRiskRepository
 from manafidh.domain.clock import Clock
 from manafidh.services.ports import AuditKeys
 
@@ -44,6 +45,7 @@ class SqlUnitOfWork:
     reports: SqlReportRepository
     audit: SqlAuditLog
     audit_records: SqlAuditRecords
+    risk: SqlRiskRepository
 
     def __init__(
         self,
@@ -81,6 +83,7 @@ class SqlUnitOfWork:
             checkpoint_minutes=a.checkpoint_minutes,
         )
         self.audit_records = SqlAuditRecords(conn)
+        self.risk = SqlRiskRepository(conn)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -1,0 +1,150 @@
+"""Risk models, the scores they gave, and the inspection outcomes they learn from."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, select
+
+from manafidh.adapters.db import tables as t
+from manafidh.adapters.risk_model import RiskModel
+from manafidh.domain.risk.features import RiskRecord
+from manafidh.domain.risk.scoring import RiskModelUnavailable, Score
+
+# Parsing a model file takes tens of milliseconds: keep the last one per process, keyed by its
+# checksum, so lodging pays one small query to learn whether a newer model exists.
+_CACHE: dict[str, RiskModel] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def record_json(record: RiskRecord) -> dict[str, Any]:
+    """The model inputs of a record as JSON (NaN, which JSON lacks, as null)."""
+    return {
+        "day": record.day.isoformat(),
+        "entities": dict(record.entities),
+        "categories": dict(record.categories),
+        "numbers": {k: (None if math.isnan(v) else v) for k, v in record.numbers.items()},
+    }
+
+
+def record_from_json(
+    key: str, data: dict[str, Any], found: bool | None, outcome_day: date | None
+) -> RiskRecord:
+    """The inverse of :func:`record_json`, with the outcome attached."""
+    return RiskRecord(
+        key=key,
+        day=date.fromisoformat(data["day"]),
+        entities=data["entities"],
+        categories=data["categories"],
+        numbers={k: (math.nan if v is None else float(v)) for k, v in data["numbers"].items()},
+        found=found,
+        outcome_day=outcome_day,
+    )
+
+
+class SqlRiskRepository:
+    """Risk models and scores in the database."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # -- models ----------------------------------------------------------------------------------
+    def next_model_version(self) -> int:
+        """One more than the highest model version (1 for the first)."""
+        top = self.conn.execute(select(func.max(t.risk_models.c.version))).scalar()
+        return int(top or 0) + 1
+
+    def add_model(self, *, version: int, text: str, info: dict[str, Any]) -> None:
+        """Store a trained model file with what it was trained on."""
+        sha = hashlib.sha256(text.encode()).hexdigest()
+        self.conn.execute(
+            insert(t.risk_models).values(version=version, sha256=sha, model=text, **info)
+        )
+
+    def models(self) -> list[dict[str, Any]]:
+        """Every model version, newest first, without the model file."""
+        cols = [c for c in t.risk_models.c if c.name != "model"]
+        rows = self.conn.execute(select(*cols).order_by(t.risk_models.c.version.desc()))
+        return [dict(r._mapping) for r in rows]
+
+    def current_model(self) -> tuple[int, RiskModel]:
+        """The newest model and its version; RiskModelUnavailable when none or damaged."""
+        m = t.risk_models.c
+        head = self.conn.execute(
+            select(m.version, m.sha256).order_by(m.version.desc()).limit(1)
+        ).first()
+        if head is None:
+            raise RiskModelUnavailable("no risk model has been trained yet")
+        version, sha = head
+        with _CACHE_LOCK:
+            cached = _CACHE.get(sha)
+        if cached is not None:
+            return version, cached
+        text = self.conn.execute(select(m.model).where(m.version == version)).scalar_one()
+        if hashlib.sha256(text.encode()).hexdigest() != sha:
+            raise RiskModelUnavailable(f"risk model {version} is damaged (checksum mismatch)")
+        model = RiskModel.loads(text)
+        with _CACHE_LOCK:
+            _CACHE.clear()
+            _CACHE[sha] = model
+        return version, model
+
+    # -- scores ----------------------------------------------------------------------------------
+    def add_score(
+        self,
+        *,
+        declaration_id: str,
+        at: datetime,
+        record: RiskRecord,
+        score: Score | None,
+        fallback: str | None,
+    ) -> None:
+        """Store a declaration's score, or why there is none, with the inputs it was given."""
+        self.conn.execute(
+            insert(t.risk_scores).values(
+                declaration_id=declaration_id,
+                scored_at=at,
+                model_version=score.model_version if score else None,
+                score=score.value if score else None,
+                factors=[[n, v] for n, v in score.factors] if score else [],
+                inputs=record_json(record),
+                fallback=fallback,
+            )
+        )
+
+    def score_of(self, declaration_id: str) -> dict[str, Any] | None:
+        """The stored score row of a declaration."""
+        row = self.conn.execute(
+            select(t.risk_scores).where(t.risk_scores.c.declaration_id == declaration_id)
+        ).first()
+        return dict(row._mapping) if row else None
+
+    def training_records(self, until: datetime) -> list[RiskRecord]:
+        """Every scored declaration up to ``until``, with its first inspection's outcome."""
+        s, c = t.risk_scores.c, t.checks.c
+        first = (
+            select(c.declaration_id, func.min(c.id).label("check_id"))
+            .where(c.kind == "inspection", c.at <= until)
+            .group_by(c.declaration_id)
+            .subquery()
+        )
+        rows = self.conn.execute(
+            select(s.declaration_id, s.inputs, c.found, c.at)
+            .select_from(
+                t.risk_scores.outerjoin(
+                    first, first.c.declaration_id == s.declaration_id
+                ).outerjoin(t.checks, and_(c.id == first.c.check_id))
+            )
+            .where(s.scored_at <= until)
+            .order_by(s.scored_at, s.declaration_id)
+        )
+        return [
+            record_from_json(
+                decl_id, inputs, found, at.date() if isinstance(at, datetime) else None
+            )
+            for decl_id, inputs, found, at in rows
+        ]

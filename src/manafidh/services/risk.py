@@ -1,0 +1,165 @@
+"""Risk use cases: score a lodged declaration, train a new model from inspection outcomes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+from typing import Any, Protocol
+
+from manafidh.domain.declarations.model import Declaration
+from manafidh.domain.errors import ValidationFailed
+from manafidh.domain.identity import User
+from manafidh.domain.risk.features import RiskRecord
+from manafidh.domain.risk.lanes import LaneDecision
+from manafidh.domain.risk.scoring import (
+    ENTITY_KEYS,
+    RiskModelUnavailable,
+    Score,
+    ScoringModel,
+    declaration_record,
+)
+from manafidh.services import journal
+from manafidh.services.ports import UnitOfWork
+
+# Fewer outcomes than this, or fewer findings, and a model would learn noise: refuse to train.
+MIN_OUTCOMES = 50
+MIN_FINDINGS = 5
+# The newest share of inspection outcomes is held out to choose the model's settings.
+VALID_SHARE = 0.2
+TOP_FACTORS = 5
+
+
+class RiskTrainer(Protocol):
+    """Trains a model on ``train``, choosing its settings on ``valid`` (adapters/risk_model)."""
+
+    def __call__(
+        self,
+        train_records: Sequence[RiskRecord],
+        valid_records: Sequence[RiskRecord],
+        *,
+        entity_keys: Sequence[str],
+    ) -> ScoringModel: ...
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A declaration's risk inputs, its score, or why the rules alone decided."""
+
+    record: RiskRecord
+    score: Score | None
+    fallback: str | None
+
+
+def score_declaration(uow: UnitOfWork, decl: Declaration, *, customs_value_iqd: Decimal) -> Scored:
+    """Score a lodged declaration with the newest model; when none is usable, say why."""
+    assert decl.acceptance_date is not None
+    assert decl.lodged_at is not None
+    record = declaration_record(
+        key=decl.id,
+        content=decl.content,
+        crossing_code=decl.crossing_code,
+        declarant_id=decl.declarant_id,
+        lodged_at=decl.lodged_at,
+        day=decl.acceptance_date,
+        customs_value_iqd=customs_value_iqd,
+    )
+    try:
+        version, model = uow.risk.current_model()
+        value, factors = model.assess(record, TOP_FACTORS)
+    except RiskModelUnavailable as exc:
+        # The lane then comes from the rules and the random control alone, as before any model.
+        return Scored(record, None, exc.message)
+    return Scored(record, Score(value, version, factors), None)
+
+
+def store_score(uow: UnitOfWork, declaration_id: str, scored: Scored) -> None:
+    """Keep the score (or the fallback reason) with the inputs it was computed from."""
+    uow.risk.add_score(
+        declaration_id=declaration_id,
+        at=uow.clock.now(),
+        record=scored.record,
+        score=scored.score,
+        fallback=scored.fallback,
+    )
+
+
+def train_model(
+    *, uow: UnitOfWork, actor: User | None, trainer: RiskTrainer, reason: str
+) -> dict[str, Any]:
+    """Train a new model version from the recorded inspection outcomes and store it."""
+    if not reason.strip():
+        raise ValidationFailed("say why the model is retrained", field="reason")
+    now = uow.clock.now()
+    records = uow.risk.training_records(until=now)
+    labeled = sorted((r for r in records if r.found is not None), key=lambda r: r.day)
+    findings = sum(1 for r in labeled if r.found)
+    if len(labeled) < MIN_OUTCOMES or findings < MIN_FINDINGS:
+        raise ValidationFailed(
+            f"too few inspection outcomes to train: {len(labeled)} with {findings} findings "
+            f"(at least {MIN_OUTCOMES} with {MIN_FINDINGS} findings)",
+            outcomes=len(labeled),
+            findings=findings,
+        )
+    # A chronological split: the model is chosen on the newest outcomes, as it will be used.
+    cut = _cut_day(labeled)
+    train = [r for r in records if r.day < cut]
+    valid = [r for r in records if r.day >= cut]
+    model = trainer(train, valid, entity_keys=ENTITY_KEYS)
+    version = uow.risk.next_model_version()
+    meta = model.metadata
+    info = {
+        "created_at": now,
+        "created_by": journal.by(actor)[0],
+        "reason": reason,
+        "train_from": min(r.day for r in records),
+        "train_to": max(r.day for r in records),
+        "outcomes": len(labeled),
+        "findings": findings,
+        "metrics": meta.get("valid_metrics", {}),
+        "features": meta.get("features", []),
+        "params": meta.get("params", {}),
+    }
+    uow.risk.add_model(version=version, text=model.dumps(), info=info)
+    payload = {
+        "version": version,
+        "reason": reason,
+        "train_from": info["train_from"].isoformat(),
+        "train_to": info["train_to"].isoformat(),
+        "outcomes": len(labeled),
+        "findings": findings,
+        # The audit log takes exact numbers only: figures as 4-decimal text.
+        "metrics": {k: Decimal(f"{v:.4f}") for k, v in info["metrics"].items()},
+    }
+    journal.record(
+        uow,
+        who=journal.by(actor),
+        crossing="",
+        action="risk_model.trained",
+        subject=f"risk_model:{version}",
+        payload=payload,
+    )
+    uow.commit()
+    return payload
+
+
+def _cut_day(labeled: Sequence[RiskRecord]) -> date:
+    """The first day of the validation window: the newest VALID_SHARE of outcomes."""
+    index = min(len(labeled) - 1, max(1, int(len(labeled) * (1 - VALID_SHARE))))
+    cut = labeled[index].day
+    if cut == labeled[0].day:  # everything on one day: no chronological split is possible
+        raise ValidationFailed("inspection outcomes span a single day: cannot hold out newer ones")
+    return cut
+
+
+def select(
+    uow: UnitOfWork, decl: Declaration, decision: LaneDecision, customs_value_iqd: Decimal
+) -> tuple[LaneDecision, Scored]:
+    """Score a declaration at its first lane selection and add the score to the decision."""
+    scored = score_declaration(uow, decl, customs_value_iqd=customs_value_iqd)
+    if scored.score is None:
+        note = f"risk score unavailable ({scored.fallback}): lane from the rules"
+    else:
+        note = f"risk score {scored.score.value:.3f} (model {scored.score.model_version})"
+    return replace(decision, reasons=[*decision.reasons, note]), scored

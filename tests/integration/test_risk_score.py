@@ -1,0 +1,166 @@
+"""The learned risk score in the clearance path, on SQLite and PostgreSQL.
+
+Inspection outcomes recorded by inspectors -> ``risk.train_model`` -> new declarations scored at
+lodging with their top factors; an unusable model falls back to the rules, never to all green.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Sequence
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import update
+from tests.factories import content, item
+
+from manafidh.adapters import risk_model
+from manafidh.adapters.db import tables as t
+from manafidh.domain.declarations.model import Lane
+from manafidh.domain.errors import ValidationFailed
+from manafidh.domain.risk.features import RiskRecord
+from manafidh.services import clearance, declarations, risk
+from manafidh.services.clearance import FraudKind
+
+CIGARETTES = "240220"  # chapter 24: the shipped rules send it red
+CHEAT = "IQ-900900900"
+SMALL_GRID = {
+    "history": [True],
+    "num_leaves": [7],
+    "learning_rate": [0.1],
+    "min_child_samples": [5],
+}
+
+
+def trainer(
+    train_records: Sequence[RiskRecord], valid_records: Sequence[RiskRecord], *, entity_keys
+):
+    return risk_model.train(
+        train_records, valid_records, entity_keys=entity_keys, threads=1, grid=SMALL_GRID
+    )
+
+
+def _tobacco(importer: str, value: str):
+    return content(
+        importer_tax_id=importer,
+        items=[
+            item(
+                1,
+                hs_code=CIGARETTES,
+                description="Cigarettes",
+                quantity=Decimal("2000"),
+                net_mass_kg=Decimal("2000"),
+                gross_mass_kg=Decimal("2100"),
+                invoice_value=Decimal(value),
+            )
+        ],
+    )
+
+
+def _submit(container, trader, c):
+    with container.uow() as uow:
+        return declarations.submit(
+            uow=uow, actor=trader, crossing_code="SHL", content=c, rng=container.rng
+        )
+
+
+@pytest.fixture
+def history(container, make_user):
+    """Four days of red tobacco declarations; the cheat's undervalued ones are found."""
+    trader = make_user("trader")
+    inspector = make_user("inspector", crossings=["SHL"])
+    rng = random.Random(3)
+    for _day in range(4):
+        for n in range(20):
+            cheat = n % 3 == 0
+            value = f"{rng.uniform(800, 1200) if cheat else rng.uniform(4000, 6000):.2f}"
+            decl = _submit(container, trader, _tobacco(CHEAT if cheat else f"IQ-1{n:08d}", value))
+            assert decl.lane is Lane.RED
+            found = cheat and rng.random() < 0.9
+            with container.uow() as uow:
+                clearance.record_inspection(
+                    uow=uow,
+                    actor=inspector,
+                    declaration_id=decl.id,
+                    found=found,
+                    fraud_kind=FraudKind.UNDERVALUATION if found else None,
+                    notes="weighed and counted",
+                )
+            container.clock.advance(timedelta(minutes=20))
+        container.clock.advance(timedelta(days=1))
+    return trader
+
+
+def test_without_a_model_a_declaration_keeps_its_rule_lane_and_says_why(container, make_user):
+    trader = make_user("trader")
+    decl = _submit(container, trader, _tobacco("IQ-100200300", "5000.00"))
+    assert decl.lane is Lane.RED  # the tobacco rule still applies: never "all green"
+    with container.uow() as uow:
+        row = uow.risk.score_of(decl.id)
+        reasons = uow.declarations.lane_decision(decl.id)["reasons"]
+    assert row["score"] is None
+    assert row["fallback"] == "no risk model has been trained yet"
+    assert any("tobacco" in r.lower() for r in reasons)
+    assert any("risk score unavailable" in r for r in reasons)
+
+
+def test_training_refuses_too_few_outcomes_and_stores_nothing(container, make_user):
+    trader = make_user("trader")
+    _submit(container, trader, _tobacco("IQ-100200300", "5000.00"))
+    with container.uow() as uow, pytest.raises(ValidationFailed, match="too few inspection"):
+        risk.train_model(uow=uow, actor=None, trainer=trainer, reason="first model")
+    with container.uow() as uow:
+        assert uow.risk.models() == []
+
+
+def test_a_trained_model_scores_new_declarations_with_their_top_factors(container, history):
+    with container.uow() as uow:
+        summary = risk.train_model(uow=uow, actor=None, trainer=trainer, reason="first model")
+    assert summary["version"] == 1
+    assert summary["outcomes"] == 80
+    with container.uow() as uow:
+        (model,) = uow.risk.models()
+        entry = uow.audit.entries(
+            subject="risk_model:1",
+            actor=None,
+            action=None,
+            since=None,
+            until=None,
+            limit=5,
+            offset=0,
+        )
+    assert model["reason"] == "first model"
+    assert model["train_from"] < model["train_to"]
+    assert "num.log_value_per_kg" in model["features"]
+    assert [e.action for e in entry] == ["risk_model.trained"]
+
+    cheat = _submit(container, history, _tobacco(CHEAT, "1000.00"))
+    honest = _submit(container, history, _tobacco("IQ-777777777", "5000.00"))
+    with container.uow() as uow:
+        cheat_row = uow.risk.score_of(cheat.id)
+        honest_row = uow.risk.score_of(honest.id)
+        reasons = uow.declarations.lane_decision(cheat.id)["reasons"]
+    assert cheat_row["model_version"] == 1
+    assert cheat_row["fallback"] is None
+    assert cheat_row["score"] > 3 * honest_row["score"], (cheat_row, honest_row)
+    assert 1 <= len(cheat_row["factors"]) <= 5
+    assert any(re.fullmatch(r"risk score [01]\.\d{3} \(model 1\)", r) for r in reasons), reasons
+
+
+def test_a_damaged_model_falls_back_to_the_rules_with_the_reason(container, history):
+    with container.uow() as uow:
+        risk.train_model(uow=uow, actor=None, trainer=trainer, reason="first model")
+    with container.engine.begin() as conn:
+        conn.execute(update(t.risk_models).values(model=t.risk_models.c.model + " "))
+    red = _submit(container, history, _tobacco(CHEAT, "1000.00"))
+    green = _submit(container, history, content(importer_tax_id="IQ-555555555"))
+    with container.uow() as uow:
+        red_row = uow.risk.score_of(red.id)
+        green_row = uow.risk.score_of(green.id)
+    assert red.lane is Lane.RED  # the rule still sends tobacco red
+    assert green.lane is Lane.GREEN  # what the rules say, as before any model
+    assert red_row["score"] is None
+    assert "damaged" in red_row["fallback"]
+    assert green_row["fallback"] == red_row["fallback"]
