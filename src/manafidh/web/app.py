@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from manafidh.bootstrap import Container
 from manafidh.web import errors, pages
 from manafidh.web.api.audit import router as audit_router
+from manafidh.web.api.risk import router as risk_router
 from manafidh.web.api.routes import router as api_router
 
 STATIC = Path(__file__).parent / "static"
@@ -28,6 +29,7 @@ def create_app(container: Container) -> FastAPI:
     errors.install(app)
     app.include_router(api_router)
     app.include_router(audit_router)
+    app.include_router(risk_router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

@@ -8,9 +8,12 @@ import threading
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select
+from sqlalchemy import Connection, and_, func, insert, select, update
 
 from manafidh.adapters.db import tables as t
+
+# The reference cache's generation counter: bumped on every reference change, read per unit of work.
+from manafidh.adapters.db.repositories import _bump_generation as bump_generation
 from manafidh.adapters.risk_model import RiskModel
 from manafidh.domain.risk.features import RiskRecord
 from manafidh.domain.risk.scoring import RiskModelUnavailable, Score
@@ -148,3 +151,37 @@ class SqlRiskRepository:
             )
             for decl_id, inputs, found, at in rows
         ]
+
+    # -- rules -----------------------------------------------------------------------------------
+    def past_outcomes(self, since: datetime, until: datetime) -> list[tuple[str, bool, bool]]:
+        """(declaration id, inspected, found) of every declaration laned in [since, until)."""
+        d, c = t.lane_decisions.c, t.checks.c
+        laned = (
+            select(d.declaration_id)
+            .where(d.decided_at >= since, d.decided_at < until)
+            .group_by(d.declaration_id)
+            .subquery()
+        )
+        first = (
+            select(c.declaration_id, func.min(c.id).label("check_id"))
+            .where(c.kind == "inspection")
+            .group_by(c.declaration_id)
+            .subquery()
+        )
+        rows = self.conn.execute(
+            select(laned.c.declaration_id, c.found)
+            .select_from(
+                laned.outerjoin(first, first.c.declaration_id == laned.c.declaration_id).outerjoin(
+                    t.checks, c.id == first.c.check_id
+                )
+            )
+            .order_by(laned.c.declaration_id)
+        )
+        return [(decl_id, found is not None, bool(found)) for decl_id, found in rows]
+
+    def end_lane_rule(self, rule_id: int, valid_to: date) -> None:
+        """Close a rule's validity (the reference cache is refreshed by the generation bump)."""
+        self.conn.execute(
+            update(t.lane_rules).where(t.lane_rules.c.id == rule_id).values(valid_to=valid_to)
+        )
+        bump_generation(self.conn)
