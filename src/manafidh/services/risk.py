@@ -9,8 +9,9 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from manafidh.domain.declarations.model import Declaration
-from manafidh.domain.errors import ValidationFailed
+from manafidh.domain.errors import NoRateInForce, ValidationFailed
 from manafidh.domain.identity import User
+from manafidh.domain.parameters import TARGET_RED_SHARE
 from manafidh.domain.risk.features import RiskRecord
 from manafidh.domain.risk.lanes import LaneDecision
 from manafidh.domain.risk.scoring import (
@@ -20,6 +21,7 @@ from manafidh.domain.risk.scoring import (
     ScoringModel,
     declaration_record,
 )
+from manafidh.domain.risk.selection import apply_score
 from manafidh.services import journal
 from manafidh.services.ports import UnitOfWork
 
@@ -156,10 +158,40 @@ def _cut_day(labeled: Sequence[RiskRecord]) -> date:
 def select(
     uow: UnitOfWork, decl: Declaration, decision: LaneDecision, customs_value_iqd: Decimal
 ) -> tuple[LaneDecision, Scored]:
-    """Score a declaration at its first lane selection and add the score to the decision."""
+    """Score a declaration at its first lane selection; red when it reaches the day's threshold.
+
+    The rules and the random control have decided already; the score can only make the lane
+    stricter. Without a usable model the rules' lane stands and the reason says why.
+    """
     scored = score_declaration(uow, decl, customs_value_iqd=customs_value_iqd)
     if scored.score is None:
         note = f"risk score unavailable ({scored.fallback}): lane from the rules"
-    else:
-        note = f"risk score {scored.score.value:.3f} (model {scored.score.model_version})"
-    return replace(decision, reasons=[*decision.reasons, note]), scored
+        return replace(decision, reasons=[*decision.reasons, note]), scored
+    assert decl.acceptance_date is not None
+    target = target_red_share(uow, decl.crossing_code, decl.acceptance_date)
+    threshold = (
+        uow.risk.score_threshold(
+            decl.crossing_code, decl.acceptance_date, scored.score.model_version, target
+        )
+        if target is not None
+        else None
+    )
+    decided = apply_score(
+        decision,
+        score=scored.score.value,
+        model_version=scored.score.model_version,
+        threshold=threshold,
+        target_share=target,
+    )
+    return decided, scored
+
+
+def target_red_share(uow: UnitOfWork, crossing_code: str, day: date) -> Decimal | None:
+    """The crossing's own target share of red by score, else the national one, else None."""
+    params = uow.reference.parameters()
+    for name in (f"{TARGET_RED_SHARE}.{crossing_code}", TARGET_RED_SHARE):
+        try:
+            return params.get(name, day).value
+        except NoRateInForce:
+            continue
+    return None

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, select, update
@@ -15,13 +16,19 @@ from manafidh.adapters.db import tables as t
 # The reference cache's generation counter: bumped on every reference change, read per unit of work.
 from manafidh.adapters.db.repositories import _bump_generation as bump_generation
 from manafidh.adapters.risk_model import RiskModel
+from manafidh.domain.clock import IRAQ_TZ
 from manafidh.domain.risk.features import RiskRecord
 from manafidh.domain.risk.scoring import RiskModelUnavailable, Score
+from manafidh.domain.risk.selection import score_threshold
 
 # Parsing a model file takes tens of milliseconds: keep the last one per process, keyed by its
 # checksum, so lodging pays one small query to learn whether a newer model exists.
 _CACHE: dict[str, RiskModel] = {}
 _CACHE_LOCK = threading.Lock()
+# A crossing's threshold is set once a day from the week before; scores of the day itself never
+# move it (so a burst of lodgings cannot shift it).
+THRESHOLD_DAYS = 7
+_THRESHOLDS: dict[tuple[str, date, int, Decimal], float | None] = {}
 
 
 def record_json(record: RiskRecord) -> dict[str, Any]:
@@ -185,3 +192,41 @@ class SqlRiskRepository:
             update(t.lane_rules).where(t.lane_rules.c.id == rule_id).values(valid_to=valid_to)
         )
         bump_generation(self.conn)
+
+    # -- selection -------------------------------------------------------------------------------
+    def recent_scores(
+        self, crossing_code: str, since: datetime, until: datetime, model_version: int
+    ) -> list[float]:
+        """Scores a model gave a crossing's declarations in [since, until)."""
+        s, d = t.risk_scores.c, t.declarations.c
+        rows = self.conn.execute(
+            select(s.score)
+            .select_from(t.risk_scores.join(t.declarations, d.id == s.declaration_id))
+            .where(
+                d.crossing_code == crossing_code,
+                s.model_version == model_version,
+                s.scored_at >= since,
+                s.scored_at < until,
+                s.score.is_not(None),
+            )
+        )
+        return [float(x) for (x,) in rows]
+
+    def score_threshold(
+        self, crossing_code: str, day: date, model_version: int, target_share: Decimal
+    ) -> float | None:
+        """The day's threshold at a crossing from the scores of the week before (cached)."""
+        key = (crossing_code, day, model_version, target_share)
+        with _CACHE_LOCK:
+            if key in _THRESHOLDS:
+                return _THRESHOLDS[key]
+        since = datetime.combine(day - timedelta(days=THRESHOLD_DAYS), time(), IRAQ_TZ)
+        until = datetime.combine(day, time(), IRAQ_TZ)
+        value = score_threshold(
+            self.recent_scores(crossing_code, since, until, model_version), target_share
+        )
+        with _CACHE_LOCK:
+            if len(_THRESHOLDS) > 10_000:
+                _THRESHOLDS.clear()
+            _THRESHOLDS[key] = value
+        return value
