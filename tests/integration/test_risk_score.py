@@ -19,10 +19,10 @@ from tests.factories import content, item
 from manafidh.adapters import risk_model
 from manafidh.adapters.db import tables as t
 from manafidh.domain.declarations.model import Lane
-from manafidh.domain.errors import Forbidden, ValidationFailed
+from manafidh.domain.errors import Forbidden, IllegalTransition, ValidationFailed
 from manafidh.domain.risk.features import RiskRecord
 from manafidh.domain.risk.lanes import LaneRule
-from manafidh.services import clearance, declarations, risk, risk_rules
+from manafidh.services import clearance, declarations, risk, risk_reports, risk_rules
 from manafidh.services.clearance import FraudKind
 
 CIGARETTES = "240220"  # chapter 24: the shipped rules send it red
@@ -275,3 +275,76 @@ def test_only_an_admin_changes_rules(container, make_user):
     officer = make_user("officer", crossings=["SHL"])
     with container.uow() as uow, pytest.raises(Forbidden):
         risk_rules.add_rule(uow=uow, actor=officer, rule=_rule(), reason="no")
+
+
+# -- inspection results and the report ----------------------------------------------------------
+def test_the_report_gives_hit_rates_per_lane_and_rule_and_revenue_per_inspection(
+    container, make_user, history
+):
+    inspector = make_user("inspector", crossings=["SHL"])
+    with container.uow(readonly=True) as uow:
+        found = [
+            o
+            for o in uow.risk.control_outcomes(
+                datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC)
+            )
+            if o.found
+        ]
+    for o in found[:2]:
+        with container.uow() as uow:
+            risk_reports.record_extra_duty(
+                uow=uow,
+                actor=inspector,
+                declaration_id=o.declaration_id,
+                extra_duty_iqd=Decimal("1250000.500"),
+                notes="supplementary assessment",
+            )
+    with container.uow(readonly=True) as uow:
+        r = risk_reports.report(
+            uow=uow, actor=None, since=date(2026, 3, 1), until=date(2026, 3, 31)
+        )
+    red = r["by_lane"]["red"]
+    assert red["declarations"] == red["checked"] == 80
+    assert red["found"] == len(found)
+    assert red["hit_rate"] == (Decimal(len(found)) / 80).quantize(Decimal("0.0001"))
+    (tobacco_rule,) = r["by_rule"].values()
+    assert tobacco_rule["found"] == len(found)
+    (month,) = r["by_crossing_month"]
+    assert (month["crossing"], month["month"]) == ("SHL", "2026-03")
+    assert month["extra_duty_iqd"] == Decimal("2500001.000")
+    assert month["extra_duty_per_check_iqd"] == Decimal("31250.013")  # 2,500,001 / 80
+
+
+def test_extra_duty_needs_a_finding_and_the_crossings_inspector(container, make_user, history):
+    inspector = make_user("inspector", crossings=["SHL"])
+    elsewhere = make_user("inspector", crossings=["ZRB"])
+    with container.uow(readonly=True) as uow:
+        outcomes = uow.risk.control_outcomes(
+            datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC)
+        )
+    clean = next(o for o in outcomes if not o.found)
+    hit = next(o for o in outcomes if o.found)
+    with container.uow() as uow, pytest.raises(IllegalTransition, match="found an irregularity"):
+        risk_reports.record_extra_duty(
+            uow=uow,
+            actor=inspector,
+            declaration_id=clean.declaration_id,
+            extra_duty_iqd=Decimal(1000),
+            notes="",
+        )
+    with container.uow() as uow, pytest.raises(Forbidden):
+        risk_reports.record_extra_duty(
+            uow=uow,
+            actor=elsewhere,
+            declaration_id=hit.declaration_id,
+            extra_duty_iqd=Decimal(1000),
+            notes="",
+        )
+    with container.uow() as uow, pytest.raises(ValidationFailed, match="positive"):
+        risk_reports.record_extra_duty(
+            uow=uow,
+            actor=inspector,
+            declaration_id=hit.declaration_id,
+            extra_duty_iqd=Decimal(-5),
+            notes="",
+        )

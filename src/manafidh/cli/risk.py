@@ -16,7 +16,7 @@ from manafidh.domain.clock import local_date
 from manafidh.domain.declarations.model import Lane
 from manafidh.domain.risk.features import RiskRecord
 from manafidh.domain.risk.lanes import LaneRule
-from manafidh.services import risk, risk_rules
+from manafidh.services import risk, risk_reports, risk_rules
 
 app = typer.Typer(help="Risk management: the learned risk score.", no_args_is_help=True)
 
@@ -193,3 +193,24 @@ def rule_end(
             uow=uow, actor=None, rule_id=rule_id, last_day=last_day.date(), reason=reason
         )
     console.print(f"lane rule {rule.id} '{rule.name}' ends after {rule.valid_to}")
+
+
+@app.command("report")
+def report(
+    since: datetime = typer.Option(..., formats=["%Y-%m-%d"], help="First day"),
+    until: datetime = typer.Option(..., formats=["%Y-%m-%d"], help="Last day"),
+) -> None:
+    """Hit rate per lane, per rule and of the random control; revenue per crossing and month."""
+    c = container()
+    with one_line_errors(), c.uow(readonly=True) as uow:
+        data = risk_reports.report(uow=uow, actor=None, since=since.date(), until=until.date())
+    cols = ("declarations", "checked", "found", "hit_rate", "extra_duty_per_check_iqd")
+    table = Table("group", *cols)
+    for lane, row in data["by_lane"].items():
+        table.add_row(f"lane {lane}", *(str(row[k]) for k in cols))
+    for rule_id, row in data["by_rule"].items():
+        table.add_row(f"rule {rule_id}", *(str(row[k]) for k in cols))
+    table.add_row("random control", *(str(data["random_control"][k]) for k in cols))
+    for row in data["by_crossing_month"]:
+        table.add_row(f"{row['crossing']} {row['month']}", *(str(row[k]) for k in cols))
+    console.print(table)

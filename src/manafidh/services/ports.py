@@ -20,6 +20,7 @@ from manafidh.domain.payments.orders import Payment, PaymentOrder
 from manafidh.domain.reference import Country, Crossing, Currency, ExchangeRate, HsCode
 from manafidh.domain.risk.features import RiskRecord
 from manafidh.domain.risk.lanes import LaneDecision, LaneRule
+from manafidh.domain.risk.report import ControlOutcome
 from manafidh.domain.risk.scoring import Score, ScoringModel
 from manafidh.domain.tariff.assessment import Assessment
 from manafidh.domain.tariff.rates import TariffRate, TariffSchedule
@@ -218,6 +219,10 @@ class RiskRepository(Protocol):
     def score_threshold(
         self, crossing_code: str, day: date, model_version: int, target_share: Decimal
     ) -> float | None: ...
+    def add_extra_duty(
+        self, *, declaration_id: str, extra_duty_iqd: Decimal, actor: str, at: datetime, notes: str
+    ) -> None: ...
+    def control_outcomes(self, since: datetime, until: datetime) -> list[ControlOutcome]: ...
 
 
 class UnitOfWork(Protocol):

@@ -18,6 +18,7 @@ from manafidh.adapters.db.repositories import _bump_generation as bump_generatio
 from manafidh.adapters.risk_model import RiskModel
 from manafidh.domain.clock import IRAQ_TZ
 from manafidh.domain.risk.features import RiskRecord
+from manafidh.domain.risk.report import ControlOutcome
 from manafidh.domain.risk.scoring import RiskModelUnavailable, Score
 from manafidh.domain.risk.selection import score_threshold
 
@@ -230,3 +231,73 @@ class SqlRiskRepository:
                 _THRESHOLDS.clear()
             _THRESHOLDS[key] = value
         return value
+
+    # -- inspection results and reports ----------------------------------------------------------
+    def add_extra_duty(
+        self, *, declaration_id: str, extra_duty_iqd: Decimal, actor: str, at: datetime, notes: str
+    ) -> None:
+        """Record extra duty an inspection found."""
+        self.conn.execute(
+            insert(t.inspection_results).values(
+                declaration_id=declaration_id,
+                extra_duty_iqd=extra_duty_iqd,
+                recorded_by=actor,
+                recorded_at=at,
+                notes=notes,
+            )
+        )
+
+    def control_outcomes(self, since: datetime, until: datetime) -> list[ControlOutcome]:
+        """Every declaration laned in [since, until) with its first control and extra duty."""
+        d, c, x, decl = t.lane_decisions.c, t.checks.c, t.inspection_results.c, t.declarations.c
+        first_decision = (
+            select(func.min(d.id).label("id"))
+            .where(d.decided_at >= since, d.decided_at < until)
+            .group_by(d.declaration_id)
+            .subquery()
+        )
+        first_check = (
+            select(c.declaration_id, func.min(c.id).label("check_id"))
+            .group_by(c.declaration_id)
+            .subquery()
+        )
+        extra = (
+            select(x.declaration_id, func.sum(x.extra_duty_iqd).label("extra"))
+            .group_by(x.declaration_id)
+            .subquery()
+        )
+        query = (
+            select(
+                d.declaration_id,
+                decl.crossing_code,
+                d.decided_at,
+                d.lane,
+                d.matched_rule_ids,
+                d.random_selected,
+                c.found,
+                extra.c.extra,
+            )
+            .select_from(
+                t.lane_decisions.join(first_decision, first_decision.c.id == d.id)
+                .join(t.declarations, decl.id == d.declaration_id)
+                .outerjoin(first_check, first_check.c.declaration_id == d.declaration_id)
+                .outerjoin(t.checks, c.id == first_check.c.check_id)
+                .outerjoin(extra, extra.c.declaration_id == d.declaration_id)
+            )
+            .order_by(d.id)
+        )
+        return [
+            ControlOutcome(
+                declaration_id=r.declaration_id,
+                crossing_code=r.crossing_code,
+                month=r.decided_at.astimezone(IRAQ_TZ).strftime("%Y-%m"),
+                lane=r.lane,
+                matched_rule_ids=list(r.matched_rule_ids or []),
+                random_selected=bool(r.random_selected),
+                checked=r.found is not None,
+                found=bool(r.found),
+                # SUM keeps the Fils column type, so this is already IQD as a Decimal.
+                extra_duty_iqd=Decimal(r.extra or 0),
+            )
+            for r in self.conn.execute(query)
+        ]

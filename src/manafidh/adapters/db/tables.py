@@ -468,3 +468,17 @@ risk_scores = Table(
     Column("inputs", JSON, nullable=False),  # the model inputs as scored: training reuses them
     Column("fallback", Text, nullable=True),
 )
+
+# Extra duty an inspection found (after a finding: the difference the supplementary assessment
+# or the inspector's own computation shows), kept apart from the check so that the check row
+# stays as the inspector first recorded it.
+inspection_results = Table(
+    "inspection_results",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("declaration_id", String(32), ForeignKey("declarations.id"), nullable=False, index=True),
+    Column("extra_duty_iqd", Fils, nullable=False),
+    Column("recorded_by", String(32), nullable=False),
+    _ts("recorded_at"),
+    Column("notes", Text, nullable=False),
+)

@@ -13,7 +13,7 @@ from manafidh.domain.declarations.model import Lane
 from manafidh.domain.errors import Forbidden
 from manafidh.domain.identity import Permission
 from manafidh.domain.risk.lanes import LaneRule
-from manafidh.services import risk_rules
+from manafidh.services import risk_reports, risk_rules
 from manafidh.services.access import load_for
 from manafidh.web.deps import UowDep, UserDep
 from manafidh.web.errors import ERROR_RESPONSES
@@ -150,3 +150,34 @@ def score(
         "factors": row.get("factors", []),
         "fallback": row.get("fallback"),
     }
+
+
+class ExtraDutyIn(BaseModel):
+    """Extra duty a finding brought (IQD, up to 3 decimals)."""
+
+    extra_duty_iqd: Decimal = Field(gt=0, le=10**15, decimal_places=3)
+    notes: str = Field("", max_length=2000)
+
+
+@router.post("/inspections/{declaration_id}/extra-duty", status_code=status.HTTP_201_CREATED)
+def extra_duty(
+    declaration_id: Annotated[str, Path(max_length=40)],
+    body: ExtraDutyIn,
+    user: UserDep,
+    uow: UowDep,
+) -> dict[str, Any]:
+    """The inspector of the crossing records the extra duty their finding brought."""
+    amount = risk_reports.record_extra_duty(
+        uow=uow,
+        actor=user,
+        declaration_id=declaration_id,
+        extra_duty_iqd=body.extra_duty_iqd,
+        notes=body.notes,
+    )
+    return {"declaration_id": declaration_id, "extra_duty_iqd": amount}
+
+
+@router.get("/report")
+def report(user: UserDep, uow: UowDep, since: date, until: date) -> dict[str, Any]:
+    """Hit rates per lane, per rule and of the random control; revenue per crossing and month."""
+    return risk_reports.report(uow=uow, actor=user, since=since, until=until)
