@@ -73,3 +73,33 @@ def test_a_trader_never_sees_a_risk_score_but_the_crossings_officer_does(client,
     r = client.get(f"/api/v1/risk/scores/{decl['id']}", headers=officer)
     assert r.status_code == 200, r.text
     assert r.json()["fallback"] == "no risk model has been trained yet"
+
+
+def test_a_supervisor_reassigns_an_inspection_over_http_and_a_trader_cannot_see_it(
+    client, auth, make_user
+):
+    trader = auth("trader")
+    first = make_user("inspector", crossings=["SHL"])
+    second = make_user("inspector", crossings=["SHL"])
+    supervisor = auth("supervisor", crossings=["SHL"])
+    body = payload(items=[{**payload()["items"][0], "hs_code": "240220"}])  # tobacco: red
+    decl = client.post("/api/v1/declarations", json=body, headers=trader).json()
+    assert decl["lane"] == "red"
+    url = f"/api/v1/risk/inspections/{decl['id']}"
+    assert client.get(f"{url}/assignments", headers=trader).status_code == 403
+    (drawn,) = client.get(f"{url}/assignments", headers=supervisor).json()
+    other = second.id if drawn["inspector_id"] == first.id else first.id
+    r = client.post(
+        f"{url}/reassign",
+        json={"inspector_id": other, "reason": "conflict of interest"},
+        headers=supervisor,
+    )
+    assert r.status_code == 200, r.text
+    history = client.get(f"{url}/assignments", headers=supervisor).json()
+    assert [h["inspector_id"] for h in history] == [drawn["inspector_id"], other]
+    r = client.post(
+        f"{url}/reassign",
+        json={"inspector_id": "nobody", "reason": "typo test"},
+        headers=supervisor,
+    )
+    assert r.status_code == 422

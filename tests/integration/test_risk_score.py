@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -22,7 +23,14 @@ from manafidh.domain.declarations.model import Lane
 from manafidh.domain.errors import Forbidden, IllegalTransition, ValidationFailed
 from manafidh.domain.risk.features import RiskRecord
 from manafidh.domain.risk.lanes import LaneRule
-from manafidh.services import clearance, declarations, risk, risk_reports, risk_rules
+from manafidh.services import (
+    clearance,
+    declarations,
+    risk,
+    risk_assignment,
+    risk_reports,
+    risk_rules,
+)
 from manafidh.services.clearance import FraudKind
 
 CIGARETTES = "240220"  # chapter 24: the shipped rules send it red
@@ -348,3 +356,64 @@ def test_extra_duty_needs_a_finding_and_the_crossings_inspector(container, make_
             extra_duty_iqd=Decimal(-5),
             notes="",
         )
+
+
+# -- inspector assignment -----------------------------------------------------------------------
+def test_red_declarations_get_an_inspector_in_rotation_and_a_supervisor_may_reassign(
+    container, make_user
+):
+    trader = make_user("trader")
+    inspectors = [make_user("inspector", crossings=["SHL"]).id for _ in range(3)]
+    make_user("inspector", crossings=["ZRB"])  # another crossing's: never drawn at SHL
+    supervisor = make_user("supervisor", crossings=["SHL"])
+    seen: dict[str, list[str]] = {}
+    ids = []
+    for n in range(6):
+        importer = f"IQ-4{n % 2:08d}"  # two importers, three red declarations each
+        decl = _submit(container, trader, _tobacco(importer, "5000.00"))
+        with container.uow(readonly=True) as uow:
+            (a,) = uow.risk.assignments_of(decl.id)
+        assert a["inspector_id"] in inspectors
+        assert a["assigned_by"] == "system"
+        seen.setdefault(importer, []).append(a["inspector_id"])
+        ids.append(decl.id)
+        container.clock.advance(timedelta(minutes=5))
+    # Within the 30 days no inspector gets the same importer twice; and 6 over 3 is 2 each.
+    assert all(len(set(v)) == len(v) == 3 for v in seen.values())
+    with container.uow(readonly=True) as uow:
+        per = Counter(uow.risk.assignments_of(i)[0]["inspector_id"] for i in ids)
+    assert sorted(per.values()) == [2, 2, 2]
+
+    current = seen["IQ-400000000"][0]
+    other = next(i for i in inspectors if i != current)
+    with container.uow() as uow, pytest.raises(ValidationFailed, match="say why"):
+        risk_assignment.reassign(
+            uow=uow, actor=supervisor, declaration_id=ids[0], inspector_id=other, reason=" "
+        )
+    inspector = make_user("inspector", crossings=["SHL"])
+    with container.uow() as uow, pytest.raises(Forbidden):
+        risk_assignment.reassign(
+            uow=uow,
+            actor=inspector,
+            declaration_id=ids[0],
+            inspector_id=other,
+            reason="I want it",
+        )
+    with container.uow() as uow:
+        risk_assignment.reassign(
+            uow=uow, actor=supervisor, declaration_id=ids[0], inspector_id=other, reason="sick"
+        )
+    with container.uow(readonly=True) as uow:
+        history = uow.risk.assignments_of(ids[0])
+    assert [h["inspector_id"] for h in history] == [current, other]
+    assert history[-1]["assigned_by"] == supervisor.id
+    assert history[-1]["reasons"] == ["reassigned by a supervisor: sick"]
+
+
+def test_a_green_declaration_gets_no_inspector(container, make_user):
+    trader = make_user("trader")
+    make_user("inspector", crossings=["SHL"])
+    decl = _submit(container, trader, content())
+    assert decl.lane is Lane.GREEN
+    with container.uow(readonly=True) as uow:
+        assert uow.risk.assignments_of(decl.id) == []

@@ -223,6 +223,20 @@ class RiskRepository(Protocol):
         self, *, declaration_id: str, extra_duty_iqd: Decimal, actor: str, at: datetime, notes: str
     ) -> None: ...
     def control_outcomes(self, since: datetime, until: datetime) -> list[ControlOutcome]: ...
+    def add_assignment(
+        self,
+        *,
+        declaration_id: str,
+        crossing_code: str,
+        importer_tax_id: str,
+        inspector_id: str,
+        at: datetime,
+        by: str,
+        reasons: list[str],
+    ) -> None: ...
+    def assignments_of(self, declaration_id: str) -> list[dict[str, Any]]: ...
+    def inspectors_of_importer(self, importer_tax_id: str, since: datetime) -> set[str]: ...
+    def workload(self, crossing_code: str, since: datetime) -> dict[str, int]: ...
 
 
 class UnitOfWork(Protocol):

@@ -8,10 +8,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Protocol
 
-from manafidh.domain.declarations.model import Declaration
+from manafidh.domain.declarations.model import Declaration, Lane
 from manafidh.domain.errors import NoRateInForce, ValidationFailed
 from manafidh.domain.identity import User
 from manafidh.domain.parameters import TARGET_RED_SHARE
+from manafidh.domain.risk.assignment import Assignment
 from manafidh.domain.risk.features import RiskRecord
 from manafidh.domain.risk.lanes import LaneDecision
 from manafidh.domain.risk.scoring import (
@@ -22,7 +23,7 @@ from manafidh.domain.risk.scoring import (
     declaration_record,
 )
 from manafidh.domain.risk.selection import apply_score
-from manafidh.services import journal
+from manafidh.services import journal, risk_assignment
 from manafidh.services.ports import UnitOfWork
 
 # Fewer outcomes than this, or fewer findings, and a model would learn noise: refuse to train.
@@ -52,6 +53,7 @@ class Scored:
     record: RiskRecord
     score: Score | None
     fallback: str | None
+    assignment: Assignment | None = None
 
 
 def score_declaration(uow: UnitOfWork, decl: Declaration, *, customs_value_iqd: Decimal) -> Scored:
@@ -77,7 +79,7 @@ def score_declaration(uow: UnitOfWork, decl: Declaration, *, customs_value_iqd: 
 
 
 def store_score(uow: UnitOfWork, declaration_id: str, scored: Scored) -> None:
-    """Keep the score (or the fallback reason) with the inputs it was computed from."""
+    """Keep the score (or the fallback reason) with its inputs, and a red lane's inspector."""
     uow.risk.add_score(
         declaration_id=declaration_id,
         at=uow.clock.now(),
@@ -85,6 +87,14 @@ def store_score(uow: UnitOfWork, declaration_id: str, scored: Scored) -> None:
         score=scored.score,
         fallback=scored.fallback,
     )
+    if scored.assignment is not None:
+        risk_assignment.store_assignment(
+            uow,
+            declaration_id=declaration_id,
+            crossing_code=scored.record.entities["crossing"],
+            importer_tax_id=scored.record.entities["importer"],
+            assignment=scored.assignment,
+        )
 
 
 def train_model(
@@ -166,7 +176,7 @@ def select(
     scored = score_declaration(uow, decl, customs_value_iqd=customs_value_iqd)
     if scored.score is None:
         note = f"risk score unavailable ({scored.fallback}): lane from the rules"
-        return replace(decision, reasons=[*decision.reasons, note]), scored
+        return _assigned(uow, decl, replace(decision, reasons=[*decision.reasons, note]), scored)
     assert decl.acceptance_date is not None
     target = target_red_share(uow, decl.crossing_code, decl.acceptance_date)
     threshold = (
@@ -183,7 +193,16 @@ def select(
         threshold=threshold,
         target_share=target,
     )
-    return decided, scored
+    return _assigned(uow, decl, decided, scored)
+
+
+def _assigned(
+    uow: UnitOfWork, decl: Declaration, decision: LaneDecision, scored: Scored
+) -> tuple[LaneDecision, Scored]:
+    """A red decision gets its inspector drawn now (stored with the score)."""
+    if decision.lane is not Lane.RED:
+        return decision, scored
+    return decision, replace(scored, assignment=risk_assignment.draw_inspector(uow, decl))
 
 
 def target_red_share(uow: UnitOfWork, crossing_code: str, day: date) -> Decimal | None:

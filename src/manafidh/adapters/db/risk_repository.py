@@ -301,3 +301,58 @@ class SqlRiskRepository:
             )
             for r in self.conn.execute(query)
         ]
+
+    # -- inspector assignment --------------------------------------------------------------------
+    def add_assignment(
+        self,
+        *,
+        declaration_id: str,
+        crossing_code: str,
+        importer_tax_id: str,
+        inspector_id: str,
+        at: datetime,
+        by: str,
+        reasons: list[str],
+    ) -> None:
+        """Record an assignment (the draw or a reassignment)."""
+        self.conn.execute(
+            insert(t.inspection_assignments).values(
+                declaration_id=declaration_id,
+                crossing_code=crossing_code,
+                importer_tax_id=importer_tax_id,
+                inspector_id=inspector_id,
+                assigned_at=at,
+                assigned_by=by,
+                reasons=reasons,
+            )
+        )
+
+    def assignments_of(self, declaration_id: str) -> list[dict[str, Any]]:
+        """Every assignment of a declaration, oldest first (the last is current)."""
+        a = t.inspection_assignments.c
+        rows = self.conn.execute(
+            select(t.inspection_assignments)
+            .where(a.declaration_id == declaration_id)
+            .order_by(a.id)
+        )
+        return [dict(r._mapping) for r in rows]
+
+    def inspectors_of_importer(self, importer_tax_id: str, since: datetime) -> set[str]:
+        """Inspectors assigned to this importer's declarations since an instant."""
+        a = t.inspection_assignments.c
+        rows = self.conn.execute(
+            select(a.inspector_id).where(
+                a.importer_tax_id == importer_tax_id, a.assigned_at >= since
+            )
+        )
+        return {r for (r,) in rows}
+
+    def workload(self, crossing_code: str, since: datetime) -> dict[str, int]:
+        """Assignments per inspector at a crossing since an instant."""
+        a = t.inspection_assignments.c
+        rows = self.conn.execute(
+            select(a.inspector_id, func.count())
+            .where(a.crossing_code == crossing_code, a.assigned_at >= since)
+            .group_by(a.inspector_id)
+        )
+        return {i: int(n) for i, n in rows}

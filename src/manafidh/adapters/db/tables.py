@@ -482,3 +482,18 @@ inspection_results = Table(
     _ts("recorded_at"),
     Column("notes", Text, nullable=False),
 )
+
+# Who inspects a red declaration: the system's draw, then any supervisor's reassignment (a new
+# row each time, with who and why; the latest row is the current assignment).
+inspection_assignments = Table(
+    "inspection_assignments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("declaration_id", String(32), ForeignKey("declarations.id"), nullable=False, index=True),
+    Column("crossing_code", String(8), nullable=False),
+    Column("importer_tax_id", String(40), nullable=False, index=True),
+    Column("inspector_id", String(32), nullable=False),
+    _ts("assigned_at"),
+    Column("assigned_by", String(32), nullable=False),
+    Column("reasons", JSON, nullable=False),
+)

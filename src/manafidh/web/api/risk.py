@@ -13,7 +13,7 @@ from manafidh.domain.declarations.model import Lane
 from manafidh.domain.errors import Forbidden
 from manafidh.domain.identity import Permission
 from manafidh.domain.risk.lanes import LaneRule
-from manafidh.services import risk_reports, risk_rules
+from manafidh.services import risk_assignment, risk_reports, risk_rules
 from manafidh.services.access import load_for
 from manafidh.web.deps import UowDep, UserDep
 from manafidh.web.errors import ERROR_RESPONSES
@@ -181,3 +181,42 @@ def extra_duty(
 def report(user: UserDep, uow: UowDep, since: date, until: date) -> dict[str, Any]:
     """Hit rates per lane, per rule and of the random control; revenue per crossing and month."""
     return risk_reports.report(uow=uow, actor=user, since=since, until=until)
+
+
+class ReassignIn(BaseModel):
+    """Another inspector of the crossing, and why."""
+
+    inspector_id: str = Field(min_length=1, max_length=32)
+    reason: str = Field(min_length=3, max_length=2000)
+
+
+@router.post("/inspections/{declaration_id}/reassign")
+def reassign(
+    declaration_id: Annotated[str, Path(max_length=40)],
+    body: ReassignIn,
+    user: UserDep,
+    uow: UowDep,
+) -> dict[str, Any]:
+    """A supervisor of the crossing gives the inspection to another inspector, saying why."""
+    inspector = risk_assignment.reassign(
+        uow=uow,
+        actor=user,
+        declaration_id=declaration_id,
+        inspector_id=body.inspector_id,
+        reason=body.reason,
+    )
+    return {"declaration_id": declaration_id, "inspector_id": inspector}
+
+
+@router.get("/inspections/{declaration_id}/assignments")
+def assignments(
+    declaration_id: Annotated[str, Path(max_length=40)], user: UserDep, uow: UowDep
+) -> list[dict[str, Any]]:
+    """Who was assigned the inspection, by whom and why, oldest first (customs staff only)."""
+    if not (user.can(Permission.READ_CROSSING) or user.can(Permission.READ_ALL)):
+        raise Forbidden("assignments are for customs staff", permission="read_crossing")
+    decl = load_for(uow, user, declaration_id)
+    rows = uow.risk.assignments_of(decl.id)
+    return [
+        {k: r[k] for k in ("inspector_id", "assigned_at", "assigned_by", "reasons")} for r in rows
+    ]

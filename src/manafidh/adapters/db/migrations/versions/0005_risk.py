@@ -2,7 +2,7 @@
 
 Revision ID: 0005
 Revises: 0003
-Create Date: 2026-11-25 15:20:15.809170
+Create Date: 2026-11-25 15:28:12.448459
 """
 
 from __future__ import annotations
@@ -39,6 +39,33 @@ def upgrade() -> None:
         sa.Column("model", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("version", name=op.f("pk_risk_models")),
     )
+    op.create_table(
+        "inspection_assignments",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("declaration_id", sa.String(length=32), nullable=False),
+        sa.Column("crossing_code", sa.String(length=8), nullable=False),
+        sa.Column("importer_tax_id", sa.String(length=40), nullable=False),
+        sa.Column("inspector_id", sa.String(length=32), nullable=False),
+        sa.Column("assigned_at", mtypes.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("assigned_by", sa.String(length=32), nullable=False),
+        sa.Column("reasons", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["declaration_id"],
+            ["declarations.id"],
+            name=op.f("fk_inspection_assignments_declaration_id_declarations"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_inspection_assignments")),
+    )
+    with op.batch_alter_table("inspection_assignments", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_inspection_assignments_declaration_id"), ["declaration_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_inspection_assignments_importer_tax_id"),
+            ["importer_tax_id"],
+            unique=False,
+        )
+
     op.create_table(
         "inspection_results",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -85,5 +112,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_inspection_results_declaration_id"))
 
     op.drop_table("inspection_results")
+    with op.batch_alter_table("inspection_assignments", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_inspection_assignments_importer_tax_id"))
+        batch_op.drop_index(batch_op.f("ix_inspection_assignments_declaration_id"))
+
+    op.drop_table("inspection_assignments")
     op.drop_table("risk_models")
     # ### end Alembic commands ###
