@@ -47,9 +47,15 @@ test-fast: install
 demo: messages
 	$(BIN)/manafidh demo
 
+# Every benchmark, one after the other (each prints its table and, last, one JSON line).
 bench: install
 	$(BIN)/python bench/clearance.py
 	$(BIN)/python bench/audit.py
+	$(BIN)/python bench/devices.py
+	$(BIN)/python bench/tariff.py
+	$(BIN)/python bench/risk_kcs.py
+	$(BIN)/python bench/reports.py
+	$(BIN)/python bench/pages.py
 
 clean:
 	rm -rf $(VENV) var test-artifacts .pytest_cache .mypy_cache .ruff_cache

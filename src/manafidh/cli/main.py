@@ -12,6 +12,7 @@ from manafidh.cli import audit as audit_cmd
 from manafidh.cli import devices as devices_cmd
 from manafidh.cli import exemptions as exemptions_cmd
 from manafidh.cli import revenue as revenue_cmd
+from manafidh.cli import risk as risk_cmd
 from manafidh.cli import simulate as simulate_cmd
 from manafidh.cli import tariff as tariff_cmd
 from manafidh.cli.common import console, container, err, one_line_errors
@@ -33,6 +34,7 @@ app.add_typer(devices_cmd.app, name="devices")
 app.add_typer(tariff_cmd.app, name="tariff")
 app.add_typer(revenue_cmd.app, name="revenue")
 app.add_typer(exemptions_cmd.app, name="exemptions")
+app.add_typer(risk_cmd.app, name="risk")
 
 
 @db_app.command("upgrade")

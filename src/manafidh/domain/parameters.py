@@ -13,6 +13,11 @@ from manafidh.domain.validity import applies_on, find_overlap
 
 # Names of the parameters the rules read. Their values live in data, never here.
 RANDOM_CONTROL_RATE = "risk.random_control_rate"
+# Share of a crossing's declarations the risk score may send red (its inspection capacity); a
+# crossing's own value is named TARGET_RED_SHARE + "." + its code.
+TARGET_RED_SHARE = "risk.target_red_share"
+# Days within which an inspector is not assigned the same importer again.
+INSPECTOR_IMPORTER_GAP_DAYS = "risk.inspector_importer_gap_days"
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from manafidh.domain.payments.orders import OrderState, PaymentOrder, creditor_r
 from manafidh.domain.reference import ExchangeRate
 from manafidh.domain.risk.lanes import LaneDecision, select_lane
 from manafidh.domain.tariff.assessment import Assessment
-from manafidh.services import journal, ledger, revenue_reports, tariff
+from manafidh.services import journal, ledger, revenue_reports, risk, tariff
 from manafidh.services.access import load_for
 from manafidh.services.ports import UnitOfWork
 
@@ -192,6 +192,7 @@ class _Outcome:
     assessment: Assessment
     decision: LaneDecision | None
     order: PaymentOrder | None
+    scored: risk.Scored | None = None
 
 
 def exchange_rate_for(uow: UnitOfWork, currency: str, day: date) -> ExchangeRate:
@@ -224,12 +225,15 @@ def _assess_and_select(uow: UnitOfWork, decl: Declaration, *, rng: random.Random
         random_rate=rate,
         rng=rng,
     )
+    scored = None
+    if first_selection:
+        decision, scored = risk.select(uow, decl, decision, assessment.customs_value_iqd)
     reason = "; ".join(decision.reasons) if first_selection else "lane kept from first selection"
     # The order comes first: it resets 'settled' when more is due, so that a declaration paid
     # before an amendment cannot slip to 'paid' without paying the difference.
     order = _replace_payment_order(uow, decl, assessment)
     decl.select_lane(decision.lane, at=now, actor=SYSTEM, reason=reason)
-    return _Outcome(assessment, decision if first_selection else None, order)
+    return _Outcome(assessment, decision if first_selection else None, order, scored)
 
 
 def _store(uow: UnitOfWork, decl: Declaration, outcome: _Outcome) -> None:
@@ -237,6 +241,8 @@ def _store(uow: UnitOfWork, decl: Declaration, outcome: _Outcome) -> None:
     uow.declarations.add_assessment(outcome.assessment, decl.crossing_code)
     if outcome.decision is not None:
         uow.declarations.add_lane_decision(decl.id, outcome.decision, uow.clock.now())
+    if outcome.scored is not None:
+        risk.store_score(uow, decl.id, outcome.scored)
     if outcome.order is not None:
         uow.payments.add_order(outcome.order)
         _order_entry(uow, decl, outcome.order, "payment_order.issued", SYSTEM_ACTOR)

@@ -14,6 +14,7 @@ from manafidh.web.api.audit import router as audit_router
 from manafidh.web.api.devices import router as devices_router
 from manafidh.web.api.gate import router as gate_router
 from manafidh.web.api.revenue import router as revenue_router
+from manafidh.web.api.risk import router as risk_router
 from manafidh.web.api.routes import router as api_router
 from manafidh.web.api.tariff import router as tariff_router
 from manafidh.web.deps import SESSION_COOKIE
@@ -39,6 +40,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(gate_router)
     app.include_router(revenue_router)
     app.include_router(tariff_router)
+    app.include_router(risk_router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -915,4 +916,68 @@ refunds = Table(
     Column("approved_by", String(32), nullable=True),
     _ts("approved_at", nullable=True),
     Column("approval_reason", Text, nullable=True),
+)
+
+# -- risk management (issue #5) ---------------------------------------------------------------
+# A trained risk model: the model file itself (JSON, with its own checksum), and what it was
+# trained on, so any score can be traced to the model, its window and its validation figures.
+risk_models = Table(
+    "risk_models",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    _ts("created_at"),
+    Column("created_by", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("train_from", Date, nullable=False),
+    Column("train_to", Date, nullable=False),
+    Column("outcomes", Integer, nullable=False),
+    Column("findings", Integer, nullable=False),
+    Column("metrics", JSON, nullable=False),
+    Column("features", JSON, nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("model", Text, nullable=False),
+)
+
+# The score of each lodged declaration: the model version and the factors shown to the officer,
+# or, when no model could be used, why (the lane then came from the rules alone).
+risk_scores = Table(
+    "risk_scores",
+    metadata,
+    Column("declaration_id", String(32), ForeignKey("declarations.id"), primary_key=True),
+    _ts("scored_at"),
+    Column("model_version", Integer, nullable=True),
+    Column("score", Float, nullable=True),
+    Column("factors", JSON, nullable=False),
+    Column("inputs", JSON, nullable=False),  # the model inputs as scored: training reuses them
+    Column("fallback", Text, nullable=True),
+)
+
+# Extra duty an inspection found (after a finding: the difference the supplementary assessment
+# or the inspector's own computation shows), kept apart from the check so that the check row
+# stays as the inspector first recorded it.
+inspection_results = Table(
+    "inspection_results",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("declaration_id", String(32), ForeignKey("declarations.id"), nullable=False, index=True),
+    Column("extra_duty_iqd", Fils, nullable=False),
+    Column("recorded_by", String(32), nullable=False),
+    _ts("recorded_at"),
+    Column("notes", Text, nullable=False),
+)
+
+# Who inspects a red declaration: the system's draw, then any supervisor's reassignment (a new
+# row each time, with who and why; the latest row is the current assignment).
+inspection_assignments = Table(
+    "inspection_assignments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("declaration_id", String(32), ForeignKey("declarations.id"), nullable=False, index=True),
+    Column("crossing_code", String(8), nullable=False),
+    Column("importer_tax_id", String(40), nullable=False, index=True),
+    Column("inspector_id", String(32), nullable=False),
+    _ts("assigned_at"),
+    Column("assigned_by", String(32), nullable=False),
+    Column("reasons", JSON, nullable=False),
 )

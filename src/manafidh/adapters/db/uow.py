@@ -26,6 +26,7 @@ from manafidh.adapters.db.repositories import (
     SqlUserRepository,
 )
 from manafidh.adapters.db.revenue_reports import SqlRevenueRollupRepository
+from manafidh.adapters.db.risk_repository import SqlRiskRepository
 from manafidh.adapters.db.tariff import SqlTariffRepository
 from manafidh.adapters.db.valuation import SqlValuationRepository
 from manafidh.domain.clock import Clock
@@ -67,6 +68,7 @@ class SqlUnitOfWork:
     revenue_rollup: SqlRevenueRollupRepository
     receipts: SqlReceiptRepository
     refunds: SqlRefundRepository
+    risk: SqlRiskRepository
 
     def __init__(
         self,
@@ -116,6 +118,7 @@ class SqlUnitOfWork:
         self.revenue_rollup = SqlRevenueRollupRepository(conn)
         self.receipts = SqlReceiptRepository(conn)
         self.refunds = SqlRefundRepository(conn, lock=not self.readonly)
+        self.risk = SqlRiskRepository(conn)
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:

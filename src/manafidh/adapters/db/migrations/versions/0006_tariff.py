@@ -1,7 +1,7 @@
 """tariff
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-11-25 14:38:13.310842
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import manafidh.adapters.db.types as mtypes
 
 revision: str = "0006"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

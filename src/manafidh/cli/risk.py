@@ -1,0 +1,216 @@
+"""``manafidh risk``: train and list the learned risk models."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from manafidh.adapters import risk_model
+from manafidh.cli.common import console, container, one_line_errors
+from manafidh.domain.clock import local_date
+from manafidh.domain.declarations.model import Lane
+from manafidh.domain.risk.features import RiskRecord
+from manafidh.domain.risk.lanes import LaneRule
+from manafidh.services import risk, risk_reports, risk_rules
+
+app = typer.Typer(help="Risk management: the learned risk score.", no_args_is_help=True)
+
+
+def _trainer(threads: int) -> risk.RiskTrainer:
+    def trainer(
+        train_records: Sequence[RiskRecord],
+        valid_records: Sequence[RiskRecord],
+        *,
+        entity_keys: Sequence[str],
+    ) -> risk_model.RiskModel:
+        return risk_model.train(
+            train_records, valid_records, entity_keys=entity_keys, threads=threads
+        )
+
+    return trainer
+
+
+@app.command("train")
+def train(
+    reason: str = typer.Option(..., help="Why a new model is trained (kept in the audit log)"),
+    threads: int = typer.Option(2, min=1, help="LightGBM threads"),
+) -> None:
+    """Train a new model version from the recorded inspection outcomes."""
+    c = container()
+    with one_line_errors(), c.uow() as uow:
+        summary = risk.train_model(uow=uow, actor=None, trainer=_trainer(threads), reason=reason)
+    metrics: dict[str, Any] = summary["metrics"]
+    console.print(
+        f"risk model {summary['version']} trained on {summary['outcomes']} inspection outcomes "
+        f"({summary['findings']} findings), {summary['train_from']} to {summary['train_to']}"
+    )
+    if metrics:
+        console.print(
+            "validation: "
+            + ", ".join(f"{k}={metrics[k]}" for k in ("p5", "p10", "auc") if k in metrics)
+        )
+
+
+@app.command("models")
+def models() -> None:
+    """List the model versions, newest first (the newest scores new declarations)."""
+    c = container()
+    with one_line_errors(), c.uow(readonly=True) as uow:
+        rows = uow.risk.models()
+    table = Table("version", "trained", "by", "window", "outcomes", "findings", "p5", "p10", "auc")
+    for r in rows:
+        m = r["metrics"] or {}
+        table.add_row(
+            str(r["version"]),
+            r["created_at"].isoformat(timespec="minutes"),
+            r["created_by"],
+            f"{r['train_from']} to {r['train_to']}",
+            str(r["outcomes"]),
+            str(r["findings"]),
+            *(f"{m[k]:.3f}" if k in m else "-" for k in ("p5", "p10", "auc")),
+        )
+    console.print(table)
+
+
+def _rule(
+    name: str,
+    lane: Lane,
+    valid_from: datetime | None,
+    hs_prefix: str | None,
+    origin: str | None,
+    crossing: str | None,
+    importer: str | None,
+    min_value_iqd: str | None,
+) -> LaneRule:
+    c = container()
+    return LaneRule(
+        id=0,
+        name=name,
+        lane=lane,
+        valid_from=valid_from.date() if valid_from else local_date(c.clock.now()),
+        valid_to=None,
+        hs_prefix=hs_prefix,
+        origin_country=origin,
+        crossing_code=crossing,
+        importer_tax_id=importer,
+        min_customs_value_iqd=Decimal(min_value_iqd) if min_value_iqd else None,
+    )
+
+
+NAME = typer.Option("what-if", help="Rule name")
+LANE = typer.Option(Lane.RED, help="Lane the rule sends to: yellow or red")
+FROM = typer.Option(None, formats=["%Y-%m-%d"], help="First day (default: today)")
+HS = typer.Option(None, help="HS code or chapter prefix")
+ORIGIN = typer.Option(None, help="Origin country (ISO alpha-2)")
+CROSSING = typer.Option(None, help="Crossing code")
+IMPORTER = typer.Option(None, help="Importer tax id")
+MIN_VALUE = typer.Option(None, help="Minimum customs value in IQD")
+
+
+@app.command("rules")
+def rules() -> None:
+    """List the lane rules with their validity."""
+    c = container()
+    with one_line_errors(), c.uow(readonly=True) as uow:
+        found = uow.reference.lane_rules()
+    table = Table("id", "name", "lane", "from", "to", "conditions")
+    for r in found:
+        cond = {
+            k: v
+            for k, v in vars(r).items()
+            if k not in ("id", "name", "lane", "valid_from", "valid_to") and v is not None
+        }
+        table.add_row(
+            str(r.id), r.name, r.lane.value, str(r.valid_from), str(r.valid_to or ""), str(cond)
+        )
+    console.print(table)
+
+
+@app.command("backtest")
+def backtest(
+    since: datetime = typer.Option(..., formats=["%Y-%m-%d"], help="First day of history"),
+    until: datetime = typer.Option(..., formats=["%Y-%m-%d"], help="Last day of history"),
+    lane: Lane = LANE,
+    hs_prefix: str | None = HS,
+    origin: str | None = ORIGIN,
+    crossing: str | None = CROSSING,
+    importer: str | None = IMPORTER,
+    min_value_iqd: str | None = MIN_VALUE,
+) -> None:
+    """Try a rule on past declarations: how many it hits and what share were found fraudulent."""
+    c = container()
+    with one_line_errors():
+        rule = _rule("what-if", lane, since, hs_prefix, origin, crossing, importer, min_value_iqd)
+        with c.uow(readonly=True) as uow:
+            result = risk_rules.backtest_rule(
+                uow=uow, actor=None, rule=rule, since=since.date(), until=until.date()
+            )
+    console.print(
+        f"{result.hits} of {result.declarations} declarations hit ({result.hit_share}); "
+        f"{result.hits_found} of {result.hits_inspected} inspected hits found fraudulent "
+        f"({result.hit_fraud_share}; all inspections: {result.base_fraud_share})"
+    )
+
+
+@app.command("rule-add")
+def rule_add(
+    name: str = typer.Option(..., help="Rule name"),
+    reason: str = typer.Option(..., help="Why (kept with the rule and in the audit log)"),
+    lane: Lane = LANE,
+    valid_from: datetime | None = FROM,
+    hs_prefix: str | None = HS,
+    origin: str | None = ORIGIN,
+    crossing: str | None = CROSSING,
+    importer: str | None = IMPORTER,
+    min_value_iqd: str | None = MIN_VALUE,
+) -> None:
+    """Add a lane rule from a day on."""
+    c = container()
+    with one_line_errors():
+        rule = _rule(name, lane, valid_from, hs_prefix, origin, crossing, importer, min_value_iqd)
+        with c.uow() as uow:
+            added = risk_rules.add_rule(uow=uow, actor=None, rule=rule, reason=reason)
+    console.print(
+        f"lane rule {added.id} '{added.name}' -> {added.lane.value} from {added.valid_from}"
+    )
+
+
+@app.command("rule-end")
+def rule_end(
+    rule_id: int = typer.Argument(..., help="Rule id (see `manafidh risk rules`)"),
+    last_day: datetime = typer.Option(..., formats=["%Y-%m-%d"], help="Last day it applies"),
+    reason: str = typer.Option(..., help="Why (kept in the audit log)"),
+) -> None:
+    """End a lane rule after a day; its past decisions stay as they were."""
+    c = container()
+    with one_line_errors(), c.uow() as uow:
+        rule = risk_rules.end_rule(
+            uow=uow, actor=None, rule_id=rule_id, last_day=last_day.date(), reason=reason
+        )
+    console.print(f"lane rule {rule.id} '{rule.name}' ends after {rule.valid_to}")
+
+
+@app.command("report")
+def report(
+    since: datetime = typer.Option(..., formats=["%Y-%m-%d"], help="First day"),
+    until: datetime = typer.Option(..., formats=["%Y-%m-%d"], help="Last day"),
+) -> None:
+    """Hit rate per lane, per rule and of the random control; revenue per crossing and month."""
+    c = container()
+    with one_line_errors(), c.uow(readonly=True) as uow:
+        data = risk_reports.report(uow=uow, actor=None, since=since.date(), until=until.date())
+    cols = ("declarations", "checked", "found", "hit_rate", "extra_duty_per_check_iqd")
+    table = Table("group", *cols)
+    for lane, row in data["by_lane"].items():
+        table.add_row(f"lane {lane}", *(str(row[k]) for k in cols))
+    for rule_id, row in data["by_rule"].items():
+        table.add_row(f"rule {rule_id}", *(str(row[k]) for k in cols))
+    table.add_row("random control", *(str(data["random_control"][k]) for k in cols))
+    for row in data["by_crossing_month"]:
+        table.add_row(f"{row['crossing']} {row['month']}", *(str(row[k]) for k in cols))
+    console.print(table)
