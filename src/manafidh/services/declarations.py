@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
 from manafidh.domain.audit.payloads import (
@@ -18,11 +17,10 @@ from manafidh.domain.audit.payloads import (
 from manafidh.domain.clock import local_date
 from manafidh.domain.declarations.model import Content, Declaration
 from manafidh.domain.declarations.states import Action
-from manafidh.domain.errors import Forbidden, NoRateInForce, ValidationFailed
+from manafidh.domain.errors import Forbidden, ValidationFailed
 from manafidh.domain.identity import Permission, User
 from manafidh.domain.parameters import RANDOM_CONTROL_RATE
 from manafidh.domain.payments.orders import OrderState, PaymentOrder, creditor_reference
-from manafidh.domain.reference import ExchangeRate
 from manafidh.domain.risk.lanes import LaneDecision, select_lane
 from manafidh.domain.tariff.assessment import Assessment
 from manafidh.services import journal, ledger, revenue_reports, risk, tariff
@@ -193,20 +191,6 @@ class _Outcome:
     decision: LaneDecision | None
     order: PaymentOrder | None
     scored: risk.Scored | None = None
-
-
-def exchange_rate_for(uow: UnitOfWork, currency: str, day: date) -> ExchangeRate:
-    """The IQD rate for ``currency`` on ``day`` (IQD itself is 1)."""
-    if currency == "IQD":
-        return ExchangeRate("IQD", date.min, None, Decimal(1), "IQD is the national currency")
-    rate = uow.reference.exchange_rate(currency, day)
-    if rate is None:
-        raise NoRateInForce(
-            f"no exchange rate for {currency} on {day.isoformat()}",
-            currency=currency,
-            date=day.isoformat(),
-        )
-    return rate
 
 
 def _assess_and_select(uow: UnitOfWork, decl: Declaration, *, rng: random.Random) -> _Outcome:

@@ -99,18 +99,6 @@ def _redirect(request: Request, url: str) -> Response:
     return _finish(request, RedirectResponse(url, status_code=303), _language(request))
 
 
-def _signed_in_user(request: Request) -> User | None:
-    """The user of the session cookie, or None when there is none or it is no longer valid."""
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
-        return None
-    try:
-        with _container(request).uow(readonly=True) as uow:
-            return identity.authenticate(uow=uow, token=token)
-    except Unauthenticated:
-        return None
-
-
 def _board_context(request: Request, user: User) -> dict[str, Any]:
     """What the dashboard templates need; raises Forbidden for roles without a dashboard."""
     c = _container(request)
@@ -130,14 +118,14 @@ def _board_context(request: Request, user: User) -> dict[str, Any]:
 @router.get("/")
 def home(request: Request) -> Response:
     """Send the visitor to the dashboard, or to the sign-in page first."""
-    user = _signed_in_user(request)
+    user = ui.signed_in_user(request)
     return _redirect(request, ui.home_of(user) if user else "/signin")
 
 
 @router.get("/signin")
 def signin_form(request: Request) -> Response:
     """The sign-in form (or the dashboard, for someone already signed in)."""
-    user = _signed_in_user(request)
+    user = ui.signed_in_user(request)
     if user:
         return _redirect(request, ui.home_of(user))
     next_path = ui.safe_next(request.query_params.get("next")) or ""
@@ -195,7 +183,7 @@ def signout(request: Request) -> Response:
 @router.get("/dashboard")
 def dashboard_page(request: Request) -> Response:
     """Today's trucks per crossing by state and lane, and the duty assessed and collected."""
-    user = _signed_in_user(request)
+    user = ui.signed_in_user(request)
     if user is None:
         return _redirect(request, "/signin")
     try:
@@ -208,7 +196,7 @@ def dashboard_page(request: Request) -> Response:
 @router.get("/dashboard/table")
 def dashboard_table(request: Request) -> Response:
     """The dashboard's table alone, which htmx fetches every 30 seconds."""
-    user = _signed_in_user(request)
+    user = ui.signed_in_user(request)
     if user is None:
         response = Response(status_code=401, headers={"HX-Redirect": "/signin"})
         return _finish(request, response, _language(request))
