@@ -149,7 +149,9 @@ async def check_declaration(request: Request) -> Response:
 def hs_options(request: Request) -> Response:
     """<option>s of HS subheadings matching what is typed in an item's HS code field."""
     if ui.signed_in_user(request) is None:
-        return ui.finish(request, Response(status_code=401))
+        # No suggestions, and no error: the trader may be typing on after the session ended
+        # (the draft is kept in the browser); saving or lodging sends them to sign in again.
+        return ui.page(request, "_hs_options.html", lines=[])
     query = next((v for k, v in request.query_params.items() if k.endswith("hs_code")), "")
     query = request.query_params.get("q", query)[:60]
     with ui.container(request).uow(readonly=True) as uow:
