@@ -20,17 +20,24 @@ _L = t.ledger_lines
 _D = t.ledger_daily
 
 
+def _daily_upsert(insert_for: Any) -> Any:
+    stmt = insert_for(_D)
+    return stmt.on_conflict_do_update(
+        index_elements=[_D.c.account, _D.c.crossing_code, _D.c.day, _D.c.kind],
+        set_={"amount_iqd": _D.c.amount_iqd + stmt.excluded.amount_iqd},
+    )
+
+
+# Built once per dialect: building a statement per unit of work cost more than running it.
+_BUMP = {"postgresql": _daily_upsert(pg_insert), "sqlite": _daily_upsert(sqlite_insert)}
+
+
 class SqlLedgerRepository:
     """Postings, each written once with its lines and its effect on the daily movements."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        ins = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-        stmt = ins(_D)
-        self._bump = stmt.on_conflict_do_update(
-            index_elements=[_D.c.account, _D.c.crossing_code, _D.c.day, _D.c.kind],
-            set_={"amount_iqd": _D.c.amount_iqd + stmt.excluded.amount_iqd},
-        )
+        self._bump = _BUMP[conn.dialect.name]
 
     def has(self, key: str) -> bool:
         """True when a posting with this key exists."""

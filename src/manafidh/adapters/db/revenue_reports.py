@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -15,21 +16,28 @@ from manafidh.services.ports import Delta
 _R = t.revenue_rollup
 
 
+def _rollup_upsert(insert_for: Any) -> Any:
+    stmt = insert_for(_R)
+    return stmt.on_conflict_do_update(
+        index_elements=[_R.c.dimension, _R.c.key, _R.c.crossing_code, _R.c.month],
+        set_={
+            "duty_iqd": _R.c.duty_iqd + stmt.excluded.duty_iqd,
+            "customs_value_iqd": _R.c.customs_value_iqd + stmt.excluded.customs_value_iqd,
+            "item_count": _R.c.item_count + stmt.excluded.item_count,
+        },
+    )
+
+
+# Built once per dialect: building a statement per unit of work cost more than running it.
+_BUMP = {"postgresql": _rollup_upsert(pg_insert), "sqlite": _rollup_upsert(sqlite_insert)}
+
+
 class SqlRevenueRollupRepository:
     """The assessment rollup: one row per dimension, key, crossing and month."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        ins = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-        stmt = ins(_R)
-        self._bump = stmt.on_conflict_do_update(
-            index_elements=[_R.c.dimension, _R.c.key, _R.c.crossing_code, _R.c.month],
-            set_={
-                "duty_iqd": _R.c.duty_iqd + stmt.excluded.duty_iqd,
-                "customs_value_iqd": _R.c.customs_value_iqd + stmt.excluded.customs_value_iqd,
-                "item_count": _R.c.item_count + stmt.excluded.item_count,
-            },
-        )
+        self._bump = _BUMP[conn.dialect.name]
 
     def bump(
         self,
