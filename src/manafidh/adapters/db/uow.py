@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Self
+from typing import Any, Self
 
 from sqlalchemy import Connection, Engine
 
@@ -90,36 +91,18 @@ class SqlUnitOfWork:
             conn = conn.execution_options(sqlite_begin="DEFERRED")
         conn.begin()
         self._conn = conn
-        self.reference = SqlReferenceRepository(conn)
-        self.declarations = SqlDeclarationRepository(conn, lock=not self.readonly)
-        self.users = SqlUserRepository(conn)
-        self.payments = SqlPaymentRepository(conn, lock=not self.readonly)
-        self.gate = SqlGateRepository(conn)
-        self.reports = SqlReportRepository(conn)
-        a = self.audit_settings
-        self.audit = SqlAuditLog(
-            conn,
-            clock=self.clock,
-            keys=a.keys,
-            readonly=self.readonly,
-            checkpoint_every=a.checkpoint_every,
-            checkpoint_minutes=a.checkpoint_minutes,
-        )
-        self.audit_records = SqlAuditRecords(conn)
-        self.devices = SqlDeviceRepository(conn)
-        self.gate_control = SqlGateControlRepository(conn)
-        self.monitoring = SqlMonitoringReads(conn)
-        self.tariff = SqlTariffRepository(conn)
-        self.exemptions = SqlExemptionRepository(conn)
-        self.ledger = SqlLedgerRepository(conn)
-        self.reconciliation = SqlReconciliationRepository(conn, lock=not self.readonly)
-        self.valuation = SqlValuationRepository(conn)
-        self.investment = SqlInvestmentRepository(conn)
-        self.revenue_rollup = SqlRevenueRollupRepository(conn)
-        self.receipts = SqlReceiptRepository(conn)
-        self.refunds = SqlRefundRepository(conn, lock=not self.readonly)
-        self.risk = SqlRiskRepository(conn)
+        for name in _REPOSITORIES:  # a unit of work entered again starts afresh
+            self.__dict__.pop(name, None)
         return self
+
+    def __getattr__(self, name: str) -> Any:
+        """Make a repository the first time a use case asks for it (most ask for few)."""
+        make = _REPOSITORIES.get(name)
+        if make is None or self.__dict__.get("_conn") is None:
+            raise AttributeError(name)
+        repository = make(self, self._conn)
+        setattr(self, name, repository)
+        return repository
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
         assert self._conn is not None
@@ -148,6 +131,45 @@ class SqlUnitOfWork:
         assert self._conn is not None
         self.audit.discard()
         self._conn.rollback()
+
+
+def _audit_log(u: SqlUnitOfWork, conn: Connection) -> SqlAuditLog:
+    a = u.audit_settings
+    return SqlAuditLog(
+        conn,
+        clock=u.clock,
+        keys=a.keys,
+        readonly=u.readonly,
+        checkpoint_every=a.checkpoint_every,
+        checkpoint_minutes=a.checkpoint_minutes,
+    )
+
+
+# The repositories of a unit of work, made on first use: a unit of work that lodges a
+# declaration uses a handful of the twenty, and making all of them cost more than a query.
+_REPOSITORIES: dict[str, Callable[[SqlUnitOfWork, Connection], Any]] = {
+    "reference": lambda u, c: SqlReferenceRepository(c),
+    "declarations": lambda u, c: SqlDeclarationRepository(c, lock=not u.readonly),
+    "users": lambda u, c: SqlUserRepository(c),
+    "payments": lambda u, c: SqlPaymentRepository(c, lock=not u.readonly),
+    "gate": lambda u, c: SqlGateRepository(c),
+    "reports": lambda u, c: SqlReportRepository(c),
+    "audit": _audit_log,
+    "audit_records": lambda u, c: SqlAuditRecords(c),
+    "devices": lambda u, c: SqlDeviceRepository(c),
+    "gate_control": lambda u, c: SqlGateControlRepository(c),
+    "monitoring": lambda u, c: SqlMonitoringReads(c),
+    "tariff": lambda u, c: SqlTariffRepository(c),
+    "exemptions": lambda u, c: SqlExemptionRepository(c),
+    "ledger": lambda u, c: SqlLedgerRepository(c),
+    "reconciliation": lambda u, c: SqlReconciliationRepository(c, lock=not u.readonly),
+    "valuation": lambda u, c: SqlValuationRepository(c),
+    "investment": lambda u, c: SqlInvestmentRepository(c),
+    "revenue_rollup": lambda u, c: SqlRevenueRollupRepository(c),
+    "receipts": lambda u, c: SqlReceiptRepository(c),
+    "refunds": lambda u, c: SqlRefundRepository(c, lock=not u.readonly),
+    "risk": lambda u, c: SqlRiskRepository(c),
+}
 
 
 class UnitOfWorkFactory:
