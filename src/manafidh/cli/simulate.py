@@ -203,6 +203,7 @@ def demo_users(seed: int) -> list[DemoUser]:
         DemoUser("admin", "Demo administrator", Role.ADMIN, []),
         DemoUser("analyst", "Headquarters analyst", Role.ANALYST, []),
         DemoUser("auditor", "Inspector-general's auditor", Role.AUDITOR, []),
+        DemoUser("finance", "Revenue finance officer", Role.FINANCE, []),
     ]
     for code in DEMO_CROSSINGS:
         for role in (Role.OFFICER, Role.INSPECTOR, Role.SUPERVISOR):
