@@ -223,6 +223,8 @@ def test_an_amendment_needs_a_reason_and_keeps_the_typed_values(container, make_
         ({"Origin": "null"}, True),
         ({"Referer": "https://evil.example/page.html"}, True),
         ({"Origin": "http://testserver"}, False),
+        ({"Origin": "https://testserver"}, False),  # TLS ended at a proxy in front of the app
+        ({"Origin": "http://testserver.evil.example"}, True),
         ({"Referer": "http://testserver/declare"}, False),
         ({}, False),  # no browser sends a cross-site post without Origin
     ],

@@ -57,5 +57,8 @@ def _cross_site(request: Request, cookie: str) -> bool:
     source = _source(request)
     if not source:
         return False
-    parts = urlsplit(source)  # an opaque origin ("null") never matches
-    return f"{parts.scheme}://{parts.netloc}" != f"{request.url.scheme}://{request.url.netloc}"
+    # The host alone is compared: behind a proxy that ends TLS the app sees http while the
+    # browser says https, and a cross-site page cannot make the browser lie about the Host.
+    # An opaque origin ("null") has no host and never matches.
+    host = request.headers.get("host", "")
+    return not host or urlsplit(source).netloc.lower() != host.lower()
