@@ -20,10 +20,7 @@ SYSTEM = "system"
 
 def post(uow: UnitOfWork, posting: Posting) -> bool:
     """Write ``posting`` unless its key is already in the books; True when written."""
-    if uow.ledger.has(posting.key):
-        return False
-    uow.ledger.add(posting)
-    return True
+    return uow.ledger.add(posting)
 
 
 def order_issued(

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 
 from manafidh.adapters.db import tables as t
+from manafidh.adapters.db.generation import ReferenceGeneration
 from manafidh.domain.tariff.exemptions import (
     BeneficiaryKind,
     Exemption,
@@ -53,8 +54,9 @@ _CHARGE = (
 class SqlExemptionRepository:
     """Exemptions with their quotas; the quota ledger; events; uses."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, generation: ReferenceGeneration | None = None) -> None:
         self.conn = conn
+        self.generation = generation or ReferenceGeneration(conn)
 
     def _load(self, where: Any) -> list[Exemption]:
         rows = list(
@@ -102,7 +104,17 @@ class SqlExemptionRepository:
     def for_beneficiary(self, tax_id: str) -> list[Exemption]:
         """The active exemptions granted to ``tax_id``."""
         c = t.exemptions.c
+        # Most importers hold no exemption: who does is held per generation, so their lodgings
+        # read nothing here. Quota balances are never cached (they are charged by UPDATE).
+        holders = self.generation.cached("exemption_holders", self._holders)
+        if tax_id not in holders:
+            return []
         return self._load(and_(c.beneficiary_tax_id == tax_id, c.state == "active"))
+
+    def _holders(self) -> frozenset[str]:
+        c = t.exemptions.c
+        rows = self.conn.execute(select(c.beneficiary_tax_id).where(c.state == "active"))
+        return frozenset(r[0] for r in rows)
 
     def get(self, reference: str) -> Exemption | None:
         """One exemption by its reference."""
@@ -144,6 +156,7 @@ class SqlExemptionRepository:
                     used_value_iqd=Decimal(0),
                 )
             )
+        self.generation.bump()
         stored = self._load(t.exemptions.c.id == new_id)
         return stored[0]
 
@@ -152,6 +165,7 @@ class SqlExemptionRepository:
         self.conn.execute(
             update(t.exemptions).where(t.exemptions.c.id == exemption_id).values(state=state.value)
         )
+        self.generation.bump()
 
     def add_event(self, event: ExemptionEvent) -> None:
         """Append a recorded change."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -13,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from manafidh.adapters.db import tables as t
+from manafidh.adapters.db.generation import ReferenceGeneration
 from manafidh.domain.alarms import Alarm, AlarmKind, Severity
 from manafidh.domain.declarations.model import (
     ITEM_FIELDS,
@@ -42,57 +42,16 @@ from manafidh.domain.tariff.assessment import Assessment, AssessmentLine
 from manafidh.domain.tariff.rates import TariffRate, TariffSchedule
 from manafidh.domain.validity import applies_on
 
-# -- a per-process cache of slowly changing reference data -------------------------------------
-# Every write to rates, parameters or rules bumps the 'reference_generation' counter in the same
-# transaction; readers compare it (one indexed read) before trusting what they cached.
-_GENERATION = "reference_generation"
-_cache: dict[tuple[str, str], tuple[int, Any]] = {}
-_cache_lock = threading.Lock()
-
-
-# Hot statements are built once: building a Core statement costs more CPU than running it.
-_COUNTER_VALUE = select(t.counters.c.value).where(t.counters.c.name == bindparam("name"))
-
-
-def _generation(conn: Connection) -> int:
-    value = conn.execute(_COUNTER_VALUE, {"name": _GENERATION})
-    return int(value.scalar() or 0)
-
-
-def _bump_generation(conn: Connection) -> None:
-    updated = conn.execute(
-        update(t.counters)
-        .where(t.counters.c.name == _GENERATION)
-        .values(value=t.counters.c.value + 1)
-    )
-    if updated.rowcount == 0:
-        conn.execute(insert(t.counters).values(name=_GENERATION, value=1))
-
-
-def _cached(conn: Connection, kind: str, build: Any, generation: int) -> Any:
-    key = (conn.engine.url, kind)
-    with _cache_lock:
-        hit = _cache.get(key)
-    if hit is not None and hit[0] == generation:
-        return hit[1]
-    value = build()
-    with _cache_lock:
-        _cache[key] = (generation, value)
-    return value
-
 
 class SqlReferenceRepository:
     """Reference data tables."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, generation: ReferenceGeneration | None = None) -> None:
         self.conn = conn
-        self._seen_generation: int | None = None
+        self.generation = generation or ReferenceGeneration(conn)
 
     def _cached(self, kind: str, build: Any) -> Any:
-        # The generation is read once per unit of work; this unit's own writes reset it.
-        if self._seen_generation is None:
-            self._seen_generation = _generation(self.conn)
-        return _cached(self.conn, kind, build, self._seen_generation)
+        return self.generation.cached(kind, build)
 
     def crossing(self, code: str) -> Crossing | None:
         return next((c for c in self.crossings() if c.code == code), None)
@@ -233,8 +192,7 @@ class SqlReferenceRepository:
         self._upsert(
             t.crossings, "code", [{**vars(c), "region": c.region.value} for c in crossings]
         )
-        _bump_generation(self.conn)
-        self._seen_generation = None
+        self.generation.bump()
 
     def _upsert(self, table: Any, key: str, rows: list[dict[str, Any]]) -> None:
         existing = {r[0] for r in self.conn.execute(select(table.c[key]))}
@@ -254,8 +212,7 @@ class SqlReferenceRepository:
         rows = [vars(r) for r in rates if (r.currency, r.valid_from) not in have]
         if rows:
             self.conn.execute(insert(t.exchange_rates), rows)
-            _bump_generation(self.conn)
-            self._seen_generation = None
+            self.generation.bump()
         return len(rows)
 
     def put_tariff_rates(self, rates: Sequence[TariffRate]) -> int:
@@ -271,8 +228,7 @@ class SqlReferenceRepository:
         ]
         if rows:
             self.conn.execute(insert(t.tariff_rates), rows)
-            _bump_generation(self.conn)
-            self._seen_generation = None
+            self.generation.bump()
         return len(rows)
 
     def put_parameters(self, values: Sequence[ParameterValue]) -> int:
@@ -281,8 +237,7 @@ class SqlReferenceRepository:
         rows = [vars(v) for v in values if (v.name, v.valid_from) not in have]
         if rows:
             self.conn.execute(insert(t.parameters), rows)
-            _bump_generation(self.conn)
-            self._seen_generation = None
+            self.generation.bump()
         return len(rows)
 
     def add_lane_rule(self, rule: LaneRule, *, actor: str, reason: str, at: datetime) -> int:
@@ -291,8 +246,7 @@ class SqlReferenceRepository:
         result = self.conn.execute(
             insert(t.lane_rules).values(**values, created_by=actor, created_at=at, reason=reason)
         )
-        _bump_generation(self.conn)
-        self._seen_generation = None
+        self.generation.bump()
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def counts(self) -> dict[str, int]:

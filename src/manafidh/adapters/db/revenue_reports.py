@@ -46,9 +46,12 @@ class SqlRevenueRollupRepository:
         deltas: Sequence[Delta],
     ) -> None:
         """Add (dimension, key, duty, customs value, items) deltas, in key order (no deadlocks)."""
-        for dimension, key, duty, value, items in sorted(deltas):
-            self.conn.execute(
-                self._bump,
+        if not deltas:
+            return
+        # One executemany, which psycopg sends as a pipeline: one round trip for the lot.
+        self.conn.execute(
+            self._bump,
+            [
                 {
                     "dimension": dimension,
                     "key": key,
@@ -57,8 +60,10 @@ class SqlRevenueRollupRepository:
                     "duty_iqd": duty,
                     "customs_value_iqd": value,
                     "item_count": items,
-                },
-            )
+                }
+                for dimension, key, duty, value, items in sorted(deltas)
+            ],
+        )
 
     def by_dimension(
         self, dimension: str, *, since: str, until: str, crossing_code: str | None

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, and_, func, insert, select, update
 from manafidh.adapters.db import tables as t
 
 # The reference cache's generation counter: bumped on every reference change, read per unit of work.
-from manafidh.adapters.db.repositories import _bump_generation as bump_generation
+from manafidh.adapters.db.generation import ReferenceGeneration
 from manafidh.adapters.risk_model import RiskModel
 from manafidh.domain.clock import IRAQ_TZ
 from manafidh.domain.risk.features import RiskRecord
@@ -60,8 +60,9 @@ def record_from_json(
 class SqlRiskRepository:
     """Risk models and scores in the database."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, generation: ReferenceGeneration | None = None) -> None:
         self.conn = conn
+        self.generation = generation or ReferenceGeneration(conn)
 
     # -- models ----------------------------------------------------------------------------------
     def next_model_version(self) -> int:
@@ -75,6 +76,7 @@ class SqlRiskRepository:
         self.conn.execute(
             insert(t.risk_models).values(version=version, sha256=sha, model=text, **info)
         )
+        self.generation.bump()
 
     def models(self) -> list[dict[str, Any]]:
         """Every model version, newest first, without the model file."""
@@ -85,9 +87,15 @@ class SqlRiskRepository:
     def current_model(self) -> tuple[int, RiskModel]:
         """The newest model and its version; RiskModelUnavailable when none or damaged."""
         m = t.risk_models.c
-        head = self.conn.execute(
-            select(m.version, m.sha256).order_by(m.version.desc()).limit(1)
-        ).first()
+
+        def newest() -> tuple[int, str] | None:
+            row = self.conn.execute(
+                select(m.version, m.sha256).order_by(m.version.desc()).limit(1)
+            ).first()
+            return None if row is None else (row[0], row[1])
+
+        # Which model is newest changes only when one is trained (a generation bump).
+        head = self.generation.cached("risk_model_head", newest)
         if head is None:
             raise RiskModelUnavailable("no risk model has been trained yet")
         version, sha = head
@@ -192,7 +200,7 @@ class SqlRiskRepository:
         self.conn.execute(
             update(t.lane_rules).where(t.lane_rules.c.id == rule_id).values(valid_to=valid_to)
         )
-        bump_generation(self.conn)
+        self.generation.bump()
 
     # -- selection -------------------------------------------------------------------------------
     def recent_scores(

@@ -7,9 +7,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from manafidh.adapters.db import tables as t
+from manafidh.adapters.db.generation import ReferenceGeneration
 from manafidh.domain.tariff.charges import Charge
 from manafidh.domain.tariff.imports import TariffImport, measure_record
 from manafidh.domain.tariff.measured import MeasureUse
@@ -34,24 +35,26 @@ def prefixes(codes: Iterable[str]) -> set[str]:
     return {c[:n] for c in codes for n in CODE_LENGTHS if len(c) >= n}
 
 
-_MEASURES_BY_CODE = select(t.tariff_measures).where(
-    t.tariff_measures.c.code.in_(bindparam("codes", expanding=True))
-)
-
-
 class SqlTariffRepository:
     """Measures and everything that records their history."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, generation: ReferenceGeneration | None = None) -> None:
         self.conn = conn
+        self.generation = generation or ReferenceGeneration(conn)
 
     # -- reading ------------------------------------------------------------------------------
     def measures_for(self, codes: Iterable[str]) -> list[Measure]:
         """Every measure on one of ``codes`` or on a code above one of them."""
-        wanted = sorted(prefixes(codes))
-        if not wanted:
-            return []
-        return [_measure(r) for r in self.conn.execute(_MEASURES_BY_CODE, {"codes": wanted})]
+        by_code = self.generation.cached("tariff_measures", self._measures_by_code)
+        return [m for code in sorted(prefixes(codes)) for m in by_code.get(code, ())]
+
+    def _measures_by_code(self) -> dict[str, tuple[Measure, ...]]:
+        # The whole table, held per generation: a national tariff is tens of thousands of rows,
+        # a few megabytes, and lodging then reads no measure from the database.
+        found: dict[str, list[Measure]] = defaultdict(list)
+        for r in self.conn.execute(select(t.tariff_measures).order_by(t.tariff_measures.c.id)):
+            found[r.code].append(_measure(r))
+        return {code: tuple(ms) for code, ms in found.items()}
 
     def all_measures(self) -> list[Measure]:
         """Every measure in force at any date."""
@@ -59,10 +62,14 @@ class SqlTariffRepository:
 
     def origin_groups(self) -> dict[str, frozenset[str]]:
         """Each origin group with its member countries."""
-        found: dict[str, set[str]] = defaultdict(set)
-        for r in self.conn.execute(select(t.tariff_origin_groups)):
-            found[r.group_code].add(r.country)
-        return {k: frozenset(v) for k, v in found.items()}
+
+        def build() -> dict[str, frozenset[str]]:
+            found: dict[str, set[str]] = defaultdict(set)
+            for r in self.conn.execute(select(t.tariff_origin_groups)):
+                found[r.group_code].add(r.country)
+            return {k: frozenset(v) for k, v in found.items()}
+
+        return dict(self.generation.cached("tariff_origin_groups", build))
 
     def imports(self) -> list[TariffImport]:
         """Every import, oldest first."""
@@ -99,6 +106,7 @@ class SqlTariffRepository:
         self.conn.execute(delete(t.tariff_origin_groups).where(c.group_code.in_(list(groups))))
         if rows:
             self.conn.execute(insert(t.tariff_origin_groups), rows)
+        self.generation.bump()
         return len(rows)
 
     def add_import(
@@ -112,6 +120,7 @@ class SqlTariffRepository:
         )
         if not measures:
             return []
+        self.generation.bump()
         rows = [
             {
                 "code": m.code,
@@ -179,6 +188,7 @@ class SqlTariffRepository:
                 ],
             )
             self.conn.execute(delete(t.tariff_measures).where(c.import_id == import_id))
+            self.generation.bump()
         self.conn.execute(
             update(t.tariff_imports)
             .where(t.tariff_imports.c.id == import_id)

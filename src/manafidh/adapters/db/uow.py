@@ -13,6 +13,7 @@ from manafidh.adapters.db.audit_records import SqlAuditRecords
 from manafidh.adapters.db.devices import SqlDeviceRepository
 from manafidh.adapters.db.exemptions import SqlExemptionRepository
 from manafidh.adapters.db.gate_control import SqlGateControlRepository, SqlMonitoringReads
+from manafidh.adapters.db.generation import ReferenceGeneration
 from manafidh.adapters.db.investment import SqlInvestmentRepository
 from manafidh.adapters.db.ledger import SqlLedgerRepository
 from manafidh.adapters.db.receipts import SqlReceiptRepository
@@ -70,6 +71,7 @@ class SqlUnitOfWork:
     receipts: SqlReceiptRepository
     refunds: SqlRefundRepository
     risk: SqlRiskRepository
+    generation: ReferenceGeneration
 
     def __init__(
         self,
@@ -148,7 +150,8 @@ def _audit_log(u: SqlUnitOfWork, conn: Connection) -> SqlAuditLog:
 # The repositories of a unit of work, made on first use: a unit of work that lodges a
 # declaration uses a handful of the twenty, and making all of them cost more than a query.
 _REPOSITORIES: dict[str, Callable[[SqlUnitOfWork, Connection], Any]] = {
-    "reference": lambda u, c: SqlReferenceRepository(c),
+    "generation": lambda u, c: ReferenceGeneration(c),
+    "reference": lambda u, c: SqlReferenceRepository(c, u.generation),
     "declarations": lambda u, c: SqlDeclarationRepository(c, lock=not u.readonly),
     "users": lambda u, c: SqlUserRepository(c),
     "payments": lambda u, c: SqlPaymentRepository(c, lock=not u.readonly),
@@ -159,16 +162,16 @@ _REPOSITORIES: dict[str, Callable[[SqlUnitOfWork, Connection], Any]] = {
     "devices": lambda u, c: SqlDeviceRepository(c),
     "gate_control": lambda u, c: SqlGateControlRepository(c),
     "monitoring": lambda u, c: SqlMonitoringReads(c),
-    "tariff": lambda u, c: SqlTariffRepository(c),
-    "exemptions": lambda u, c: SqlExemptionRepository(c),
+    "tariff": lambda u, c: SqlTariffRepository(c, u.generation),
+    "exemptions": lambda u, c: SqlExemptionRepository(c, u.generation),
     "ledger": lambda u, c: SqlLedgerRepository(c),
     "reconciliation": lambda u, c: SqlReconciliationRepository(c, lock=not u.readonly),
-    "valuation": lambda u, c: SqlValuationRepository(c),
+    "valuation": lambda u, c: SqlValuationRepository(c, u.generation),
     "investment": lambda u, c: SqlInvestmentRepository(c),
     "revenue_rollup": lambda u, c: SqlRevenueRollupRepository(c),
     "receipts": lambda u, c: SqlReceiptRepository(c),
     "refunds": lambda u, c: SqlRefundRepository(c, lock=not u.readonly),
-    "risk": lambda u, c: SqlRiskRepository(c),
+    "risk": lambda u, c: SqlRiskRepository(c, u.generation),
 }
 
 

@@ -6,9 +6,10 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, tuple_
+from sqlalchemy import Connection, delete, insert, select
 
 from manafidh.adapters.db import tables as t
+from manafidh.adapters.db.generation import ReferenceGeneration
 from manafidh.domain.tariff.valuation import Observation, ReferenceValue, ValuationFlag
 
 CLEARED = ("released", "exited")
@@ -17,8 +18,9 @@ CLEARED = ("released", "exited")
 class SqlValuationRepository:
     """What valuation control reads and writes."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, generation: ReferenceGeneration | None = None) -> None:
         self.conn = conn
+        self.generation = generation or ReferenceGeneration(conn)
 
     def add_observations(
         self,
@@ -73,16 +75,15 @@ class SqlValuationRepository:
                 insert(t.valuation_references),
                 [{**vars(r), "computed_at": at} for r in refs],
             )
+        self.generation.bump()
 
     def references(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], ReferenceValue]:
         """The reference values of the given (hs6, origin) pairs that have one."""
-        wanted = sorted(set(keys))
-        if not wanted:
-            return {}
-        c = t.valuation_references.c
-        rows = self.conn.execute(
-            select(t.valuation_references).where(tuple_(c.hs6, c.origin).in_(wanted))
-        )
+        every = self.generation.cached("valuation_references", self._all_references)
+        return {k: every[k] for k in set(keys) if k in every}
+
+    def _all_references(self) -> dict[tuple[str, str], ReferenceValue]:
+        # Held per generation (one row per HS6 and origin traded): lodging reads none of them.
         return {
             (r.hs6, r.origin): ReferenceValue(
                 r.hs6,
@@ -93,7 +94,7 @@ class SqlValuationRepository:
                 r.sample_size,
                 r.source,
             )
-            for r in rows
+            for r in self.conn.execute(select(t.valuation_references))
         }
 
     def add_flags(
