@@ -207,13 +207,13 @@ def _issue(
 
 def authenticate(*, uow: UnitOfWork, token: str) -> User:
     """The active user behind a bearer token, or Unauthenticated."""
-    record = uow.users.token(token_digest(token))
-    if record is None or record.revoked:
+    found = uow.users.token_holder(token_digest(token))
+    if found is None or found[0].revoked:
         raise Unauthenticated("invalid or revoked token")
+    record, user = found
     if record.expires_at is not None and record.expires_at <= uow.clock.now():
         raise Unauthenticated("session expired: sign in again")
-    user = uow.users.get(record.user_id)
-    if user is None or not user.active:
+    if not user.active:
         raise Unauthenticated("account disabled")
     return user
 

@@ -399,6 +399,12 @@ _INSERT_ASSESSMENT_LINE = insert(t.assessment_lines)
 _INSERT_LANE_DECISION = insert(t.lane_decisions)
 _USER_BY_ID = select(t.users).where(t.users.c.id == bindparam("key"))
 _TOKEN = select(t.api_tokens).where(t.api_tokens.c.token_hash == bindparam("key"))
+# Every request authenticates: the token and its holder in one statement, not two.
+_TOKEN_HOLDER = (
+    select(*t.api_tokens.c, *(c.label(f"holder_{c.name}") for c in t.users.c))
+    .join(t.users, t.users.c.id == t.api_tokens.c.user_id)
+    .where(t.api_tokens.c.token_hash == bindparam("key"))
+)
 _NEXT_NUMBER = (
     update(t.counters)
     .where(t.counters.c.name == bindparam("counter"))
@@ -752,6 +758,25 @@ class SqlUserRepository:
         if row is None:
             return None
         return ApiToken(**{k: getattr(row, k) for k in ApiToken.__dataclass_fields__})
+
+    def token_holder(self, token_hash: str) -> tuple[ApiToken, User] | None:
+        """A token and the user it was issued to, in one read."""
+        row = self.conn.execute(_TOKEN_HOLDER, {"key": token_hash}).first()
+        if row is None:
+            return None
+        token = ApiToken(**{k: getattr(row, k) for k in ApiToken.__dataclass_fields__})
+        m = row._mapping
+        user = User(
+            id=m["holder_id"],
+            username=m["holder_username"],
+            full_name=m["holder_full_name"],
+            role=Role(m["holder_role"]),
+            password_hash=m["holder_password_hash"],
+            crossings=list(m["holder_crossings"]),
+            active=m["holder_active"],
+            tax_id=m["holder_tax_id"],
+        )
+        return token, user
 
     def revoke_token(self, token_hash: str) -> None:
         self.conn.execute(
