@@ -320,6 +320,22 @@ def test_a_tariff_file_with_bad_lines_is_refused_whole_with_every_bad_line(conta
         assert uow.tariff.imports() == []
 
 
+def test_checking_a_tariff_file_stores_nothing_and_says_what_would_be_imported(container, admin):
+    files = {"file": ("april.csv", GOOD.encode(), "text/csv")}
+    r = admin.post("/admin/tariff/import", data={"step": "check"}, files=files)
+    assert r.status_code == 200
+    assert 'id="checked"' in r.text
+    refused = admin.post(
+        "/admin/tariff/import",
+        data={"step": "check"},
+        files={"file": ("april.csv", BAD.encode(), "text/csv")},
+    )
+    assert refused.status_code == 422
+    assert 'data-line="3"' in refused.text
+    with container.uow(readonly=True) as uow:
+        assert uow.tariff.imports() == []
+
+
 def test_a_tariff_import_is_applied_listed_and_rolled_back_with_a_reason(container, admin):
     r = admin.post("/admin/tariff/import", files={"file": ("april.csv", GOOD.encode(), "text/csv")})
     assert r.status_code == 303

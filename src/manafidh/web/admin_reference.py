@@ -45,7 +45,12 @@ def _day(text: str, name: str) -> date:
 
 # -- tariff -----------------------------------------------------------------------------------
 def _tariff_page(
-    request: Request, user: User, error: DomainError | None, form: Posted, status: int
+    request: Request,
+    user: User,
+    error: DomainError | None,
+    form: Posted,
+    status: int,
+    checked: tuple[str, int] | None = None,
 ) -> Response:
     with ui.container(request).uow(readonly=True) as uow:
         imports = list(reversed(tariff.list_imports(uow=uow, actor=user)))
@@ -61,6 +66,7 @@ def _tariff_page(
         rejected=error.details.get("rejected", len(rows)) if error is not None else 0,
         form=form,
         done=done(request),
+        checked=checked,
     )
 
 
@@ -74,22 +80,25 @@ def tariff_page(request: Request) -> Response:
     )
 
 
-async def _upload(request: Request) -> tuple[str, bytes]:
+async def _upload(request: Request) -> tuple[str, bytes, str]:
+    """The uploaded file's name (without its folders), its bytes, and the button pressed."""
     data = await request.form()
+    step = data.get("step")
     upload = data.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
-        return "", b""
+        return "", b"", str(step or "")
     content = await upload.read(MAX_UPLOAD + 1)
-    return PurePath(upload.filename.replace("\\", "/")).name, content
+    return PurePath(upload.filename.replace("\\", "/")).name, content, str(step or "")
 
 
 @router.post("/admin/tariff/import")
 async def import_tariff(request: Request) -> Response:
-    """Import a CSV or JSON file of measures: all of it, or nothing with every bad line listed."""
-    name, content = await _upload(request)
+    """Check (``step=check``) or import a CSV or JSON file of measures: all of it, or nothing
+    with every bad line listed."""
+    name, content, step = await _upload(request)
     c = ui.container(request)
 
-    def run(actor: User) -> str:
+    def run(actor: User) -> str | Response:
         if not name:
             raise ValidationFailed("choose a tariff file to upload", field="file")
         if len(content) > MAX_UPLOAD:
@@ -100,6 +109,10 @@ async def import_tariff(request: Request) -> Response:
             path = Path(folder) / name
             path.write_bytes(content)
             rows = read_measure_file(path)
+        if step == "check":
+            with c.uow(readonly=True) as uow:
+                checked = tariff.check_measures(uow=uow, actor=actor, rows=rows, source=name)
+            return _tariff_page(request, actor, None, Posted(), 200, checked=(name, len(checked)))
         with c.uow() as uow:
             tariff.import_measures(uow=uow, actor=actor, rows=rows, source=name)
         return "/admin/tariff?done=imported"
