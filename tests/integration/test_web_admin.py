@@ -95,11 +95,14 @@ def test_without_a_session_the_admin_pages_send_to_sign_in(container):
         assert r.headers["location"].startswith("/signin?next=/admin/")
 
 
-def test_every_admin_page_opens_for_the_administrator_in_the_nav(admin):
+@pytest.mark.parametrize(("lang", "direction"), [("ar", "rtl"), ("ckb", "rtl"), ("en", "ltr")])
+def test_every_admin_page_opens_for_the_administrator_in_the_nav(admin, lang, direction):
     for path in PAGES:
-        r = admin.get(path)
+        r = admin.get(f"{path}?lang={lang}")
         assert r.status_code == 200, path
-        assert 'href="/admin/users"' in r.text
+        assert f'<html lang="{lang}" dir="{direction}">' in r.text
+        assert 'href="/admin/users" aria-current="page"' in r.text or path != "/admin/users"
+        assert 'href="/admin/rules"' in r.text
         assert "Content-Security-Policy" in r.headers
 
 
