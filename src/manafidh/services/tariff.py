@@ -175,14 +175,14 @@ def _digest(measures: Sequence[Measure]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def import_measures(
+def check_measures(
     *,
     uow: UnitOfWork,
     actor: User | None,
     rows: Sequence[tuple[int, Mapping[str, Any]]],
     source: str,
-) -> TariffImport:
-    """Import measures from a file's rows: all of them, or none with every bad line named."""
+) -> list[Measure]:
+    """Check a file's rows as an import does, storing nothing: its measures, or every bad line."""
     if actor is not None:
         actor.require(Permission.MANAGE_REFERENCE)
     codes = {str(row.get("code") or "").strip() for _, row in rows}
@@ -201,6 +201,18 @@ def import_measures(
         raise rejected(rejections, source)
     if not measures:
         raise ValidationFailed(f"{source}: no measures to import")
+    return measures
+
+
+def import_measures(
+    *,
+    uow: UnitOfWork,
+    actor: User | None,
+    rows: Sequence[tuple[int, Mapping[str, Any]]],
+    source: str,
+) -> TariffImport:
+    """Import measures from a file's rows: all of them, or none with every bad line named."""
+    measures = check_measures(uow=uow, actor=actor, rows=rows, source=source)
     now = uow.clock.now()
     who = journal.by(actor)
     import_id = uuid.uuid4().hex

@@ -10,6 +10,8 @@ from fastapi.staticfiles import StaticFiles
 
 from manafidh.bootstrap import Container
 from manafidh.web import audit_pages, console, errors, pages, portal, revenue_pages
+from manafidh.web.admin_pages import router as admin_pages_router
+from manafidh.web.admin_reference import router as admin_reference_router
 from manafidh.web.api.audit import router as audit_router
 from manafidh.web.api.devices import router as devices_router
 from manafidh.web.api.gate import router as gate_router
@@ -52,6 +54,8 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(console.router)
     app.include_router(audit_pages.router)
     app.include_router(revenue_pages.router)
+    app.include_router(admin_pages_router)
+    app.include_router(admin_reference_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Crossings have slow links: pages, the style sheet and htmx shrink to about a quarter.
     app.add_middleware(GZipMiddleware, minimum_size=1024)

@@ -50,7 +50,16 @@ NAV: dict[Role, tuple[NavItem, ...]] = {
     ),
     Role.ANALYST: (NavItem("dashboard", "/dashboard"), NavItem("queue", "/queue")),
     Role.AUDITOR: (NavItem("audit", "/audit"), NavItem("dashboard", "/dashboard")),
-    Role.ADMIN: (NavItem("dashboard", "/dashboard"), NavItem("audit", "/audit")),
+    Role.ADMIN: (
+        NavItem("dashboard", "/dashboard"),
+        NavItem("audit", "/audit"),
+        NavItem("users", "/admin/users"),
+        NavItem("crossings", "/admin/crossings"),
+        NavItem("devices", "/admin/devices"),
+        NavItem("tariff", "/admin/tariff"),
+        NavItem("exemptions", "/admin/exemptions"),
+        NavItem("rules", "/admin/rules"),
+    ),
 }
 
 
