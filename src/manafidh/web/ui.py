@@ -48,9 +48,18 @@ NAV: dict[Role, tuple[NavItem, ...]] = {
         NavItem("held", "/held"),
         NavItem("alarms", "/alarms"),
     ),
-    Role.ANALYST: (NavItem("dashboard", "/dashboard"), NavItem("queue", "/queue")),
+    Role.ANALYST: (
+        NavItem("dashboard", "/dashboard"),
+        NavItem("queue", "/queue"),
+        NavItem("reports", "/reports"),
+    ),
     Role.AUDITOR: (NavItem("audit", "/audit"), NavItem("dashboard", "/dashboard")),
     Role.ADMIN: (NavItem("dashboard", "/dashboard"), NavItem("audit", "/audit")),
+    Role.FINANCE: (
+        NavItem("exceptions", "/finance/exceptions"),
+        NavItem("statements", "/finance/statements"),
+        NavItem("reports", "/reports"),
+    ),
 }
 
 
