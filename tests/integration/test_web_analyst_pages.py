@@ -370,3 +370,85 @@ def test_an_exception_is_resolved_only_with_a_reason(container, make_user):
     assert "bank fee refund, agreed with the bank" in resolved
     assert finance.full_name in resolved
     assert "Accept as it is" in resolved
+
+
+def test_risk_and_foregone_pages_show_what_inspections_and_exemptions_recorded(
+    container, make_user
+):
+    from manafidh.domain.tariff.exemptions import BeneficiaryKind, Exemption
+    from manafidh.services import clearance, exemptions, risk_reports
+    from manafidh.services.clearance import FraudKind
+
+    with container.uow() as uow:
+        exemptions.grant(
+            uow=uow,
+            actor=None,
+            exemption=Exemption(
+                id=0,
+                reference="EX-1",
+                beneficiary_kind=BeneficiaryKind.INSTITUTION,
+                beneficiary_name="Ministry of Housing",
+                beneficiary_tax_id="IQ-100200300",  # the factories' importer
+                legal_basis="Customs Law No. 23 of 1984, art. 182 (test)",
+                valid_from=datetime(2026, 1, 1, tzinfo=UTC).date(),
+                valid_to=None,
+            ),
+        )
+    trader, inspector = make_user("trader"), make_user("inspector", crossings=["SHL"])
+    goods = content(items=[item(1, hs_code="240220")], vehicle_plates=["IR 7"])  # red by rule
+    with container.uow() as uow:
+        cigarettes = declarations.submit(
+            uow=uow, actor=trader, crossing_code="SHL", content=goods, rng=random.Random(1)
+        )
+    assert cigarettes.lane is not None
+    assert cigarettes.lane.value == "red"
+    with container.uow() as uow:
+        clearance.record_inspection(
+            uow=uow,
+            actor=inspector,
+            declaration_id=cigarettes.id,
+            found=True,
+            fraud_kind=FraudKind.UNDERVALUATION,
+            notes="invoice below market price",
+        )
+    with container.uow() as uow:
+        risk_reports.record_extra_duty(
+            uow=uow,
+            actor=inspector,
+            declaration_id=cigarettes.id,
+            extra_duty_iqd=Decimal("250000.500"),
+            notes="supplementary assessment",
+        )
+    with container.uow() as uow:
+        declarations.submit(
+            uow=uow,
+            actor=trader,
+            crossing_code="SHL",
+            content=content(items=[item(1)], vehicle_plates=["IR 8"]),
+            rng=random.Random(2),
+        )
+    client = _client(container, make_user("analyst").username)
+
+    lanes = client.get("/reports/risk-lane?lang=en")
+    red = next(r for r in _table_rows(lanes.text) if r[0] == "Red")
+    assert red[1:4] == ["1", "1", "1"]  # declarations, checked, found
+    assert red[4] == "100 %"
+    assert red[5] == i18n.format_money(Decimal("250000.500"), "en")
+    assert "<svg" in lanes.text
+    rows = list(csv.DictReader(io.StringIO(client.get("/reports/risk-lane?format=csv").text)))
+    by_lane = {r["lane"]: r for r in rows}
+    assert Decimal(by_lane["red"]["hit_rate"]) == 1
+    assert Decimal(by_lane["red"]["extra_duty_per_check_iqd"]) == Decimal("250000.500")
+
+    per_month = _table_rows(client.get("/reports/risk-crossing-month?lang=en").text)
+    assert [(r[0], r[1], r[3]) for r in per_month] == [("Al-Shalamcheh", "2026-03", "1")]
+
+    foregone = client.get("/reports/foregone?by=beneficiary&lang=en")
+    [row] = _table_rows(foregone.text)
+    assert row[0] == "institution: Ministry of Housing"
+    [line] = list(csv.DictReader(io.StringIO(
+        client.get("/reports/foregone?by=beneficiary&format=csv").text)))  # fmt: skip
+    assert Decimal(line["foregone_iqd"]) > 0
+    assert row[1] == i18n.format_money(Decimal(line["foregone_iqd"]), "en")
+    by_month = client.get("/reports/foregone?by=month&format=csv").text
+    assert by_month.splitlines()[1].startswith("2026-03,")
