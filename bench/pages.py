@@ -83,6 +83,8 @@ def seed(workdir: Path) -> tuple[Any, dict[str, str]]:
         ("officer", Role.OFFICER, ["SHL"]),
         ("supervisor", Role.SUPERVISOR, ["SHL"]),
         ("auditor", Role.AUDITOR, []),
+        ("analyst", Role.ANALYST, []),
+        ("finance", Role.FINANCE, []),
     ):
         with c.uow() as uow:
             users[username] = create_user(
@@ -233,6 +235,8 @@ def main() -> None:
             ("supervisor", "/held"),
             ("supervisor", "/alarms"),
             ("auditor", "/audit"),
+            ("analyst", "/reports/crossing-month"),
+            ("finance", "/finance/exceptions"),
         ]
         results: dict[str, dict[str, float]] = {}
         try:

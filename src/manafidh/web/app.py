@@ -12,6 +12,7 @@ from manafidh.bootstrap import Container
 from manafidh.web import audit_pages, console, errors, pages, portal, revenue_pages
 from manafidh.web.admin_pages import router as admin_pages_router
 from manafidh.web.admin_reference import router as admin_reference_router
+from manafidh.web.analyst_pages import router as analyst_pages_router
 from manafidh.web.api.audit import router as audit_router
 from manafidh.web.api.devices import router as devices_router
 from manafidh.web.api.gate import router as gate_router
@@ -20,6 +21,7 @@ from manafidh.web.api.risk import router as risk_router
 from manafidh.web.api.routes import router as api_router
 from manafidh.web.api.tariff import router as tariff_router
 from manafidh.web.deps import SESSION_COOKIE
+from manafidh.web.finance_pages import router as finance_pages_router
 from manafidh.web.same_origin import SameOriginMiddleware
 
 STATIC = Path(__file__).parent / "static"
@@ -56,6 +58,8 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(revenue_pages.router)
     app.include_router(admin_pages_router)
     app.include_router(admin_reference_router)
+    app.include_router(analyst_pages_router)
+    app.include_router(finance_pages_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Crossings have slow links: pages, the style sheet and htmx shrink to about a quarter.
     app.add_middleware(GZipMiddleware, minimum_size=1024)

@@ -48,7 +48,11 @@ NAV: dict[Role, tuple[NavItem, ...]] = {
         NavItem("held", "/held"),
         NavItem("alarms", "/alarms"),
     ),
-    Role.ANALYST: (NavItem("dashboard", "/dashboard"), NavItem("queue", "/queue")),
+    Role.ANALYST: (
+        NavItem("dashboard", "/dashboard"),
+        NavItem("queue", "/queue"),
+        NavItem("reports", "/reports"),
+    ),
     Role.AUDITOR: (NavItem("audit", "/audit"), NavItem("dashboard", "/dashboard")),
     Role.ADMIN: (
         NavItem("dashboard", "/dashboard"),
@@ -59,6 +63,12 @@ NAV: dict[Role, tuple[NavItem, ...]] = {
         NavItem("tariff", "/admin/tariff"),
         NavItem("exemptions", "/admin/exemptions"),
         NavItem("rules", "/admin/rules"),
+        NavItem("reports", "/reports"),
+    ),
+    Role.FINANCE: (
+        NavItem("exceptions", "/finance/exceptions"),
+        NavItem("statements", "/finance/statements"),
+        NavItem("reports", "/reports"),
     ),
 }
 

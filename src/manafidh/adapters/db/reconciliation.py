@@ -207,6 +207,27 @@ class SqlReconciliationRepository:
         ).scalar_one()
         return n if n is not None else Decimal("0.000")
 
+    def statements(self, *, limit: int) -> list[tuple[str, str, str, datetime, str, int, Decimal]]:
+        """Statements, newest import first: (id, account, format, imported at, by, entries,
+        credits in IQD)."""
+        credits = func.coalesce(func.sum(_E.c.amount_iqd).filter(_E.c.credit.is_(True)), 0)
+        rows = self.conn.execute(
+            select(
+                _S.c.statement_id,
+                _S.c.account,
+                _S.c.format,
+                _S.c.imported_at,
+                _S.c.imported_by,
+                func.count(_E.c.id),
+                credits,
+            )
+            .select_from(_S.outerjoin(_E, _E.c.statement_pk == _S.c.id))
+            .group_by(_S.c.id)
+            .order_by(_S.c.imported_at.desc(), _S.c.id.desc())
+            .limit(limit)
+        )
+        return [(r[0], r[1], r[2], r[3], r[4], int(r[5]), Decimal(r[6])) for r in rows]
+
 
 def orders_a_bank_would_see(conn: Connection) -> list[tuple[str, Decimal, datetime, str | None]]:
     """(reference, amount, when, callback transaction id) for the statement simulator: each
