@@ -12,6 +12,7 @@ from manafidh.adapters.db.audit import SqlAuditLog
 from manafidh.adapters.db.audit_records import SqlAuditRecords
 from manafidh.adapters.db.devices import SqlDeviceRepository
 from manafidh.adapters.db.exemptions import SqlExemptionRepository
+from manafidh.adapters.db.floor import SqlFloorRepository
 from manafidh.adapters.db.gate_control import SqlGateControlRepository, SqlMonitoringReads
 from manafidh.adapters.db.investment import SqlInvestmentRepository
 from manafidh.adapters.db.ledger import SqlLedgerRepository
@@ -70,6 +71,7 @@ class SqlUnitOfWork:
     receipts: SqlReceiptRepository
     refunds: SqlRefundRepository
     risk: SqlRiskRepository
+    floor: SqlFloorRepository
 
     def __init__(
         self,
@@ -169,6 +171,7 @@ _REPOSITORIES: dict[str, Callable[[SqlUnitOfWork, Connection], Any]] = {
     "receipts": lambda u, c: SqlReceiptRepository(c),
     "refunds": lambda u, c: SqlRefundRepository(c, lock=not u.readonly),
     "risk": lambda u, c: SqlRiskRepository(c),
+    "floor": lambda u, c: SqlFloorRepository(c),
 }
 
 
