@@ -54,6 +54,7 @@ class FloorFacts:
     evidence: list[Evidence]
     measurements: list[Measurement]
     inspector: str | None  # the current assignment's inspector id
+    shown: bool = True  # False for a trader: the customs' risk and evidence are not theirs
 
 
 def supervisor_at(actor: User, crossing_code: str) -> None:
@@ -92,7 +93,7 @@ def facts(*, uow: UnitOfWork, actor: User, declaration: Declaration) -> FloorFac
     """What the floor knows of a declaration the actor has already been allowed to read."""
     staff = actor.can(Permission.READ_CROSSING) or actor.can(Permission.READ_ALL)
     if not staff:  # a trader sees their declaration, not the customs' risk and evidence
-        return FloorFacts(None, None, [], [], [], [], None)
+        return FloorFacts(None, None, [], [], [], [], None, shown=False)
     d = declaration
     visit = uow.gate_control.visit_of(d.id)
     events: list[dict[str, Any]] = []

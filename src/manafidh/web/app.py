@@ -9,7 +9,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from manafidh.bootstrap import Container
-from manafidh.web import audit_pages, console, errors, pages, portal, revenue_pages
+from manafidh.web import audit_pages, console, errors, floor_pages, pages, portal, revenue_pages
 from manafidh.web.api.audit import router as audit_router
 from manafidh.web.api.devices import router as devices_router
 from manafidh.web.api.gate import router as gate_router
@@ -52,6 +52,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(console.router)
     app.include_router(audit_pages.router)
     app.include_router(revenue_pages.router)
+    app.include_router(floor_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Crossings have slow links: pages, the style sheet and htmx shrink to about a quarter.
     app.add_middleware(GZipMiddleware, minimum_size=1024)

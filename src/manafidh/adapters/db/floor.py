@@ -133,7 +133,7 @@ class SqlFloorRepository:
         return [dict(r._mapping) for r in self.conn.execute(q)]
 
     def weighable_visits(self, crossing_code: str, limit: int = 100) -> list[dict[str, Any]]:
-        """Open visits of a crossing whose weight is not reconciled yet (a manual weight may help)."""
+        """Open visits of a crossing whose weight is not reconciled (a manual weight may help)."""
         q = (
             select(_v.id, _v.plate, _v.lane, _v.opened_at, _v.entry_gross_kg, _v.tare_kg)
             .where(
