@@ -7,8 +7,6 @@ import struct
 import uuid
 import zlib
 
-from tests.factories import content, item
-
 from manafidh.bootstrap import Container
 from manafidh.domain.alarms import AlarmKind, Severity
 from manafidh.domain.declarations.model import Declaration
@@ -16,6 +14,7 @@ from manafidh.domain.devices.gate import normalise_plate
 from manafidh.domain.devices.visits import Visit
 from manafidh.domain.identity import User
 from manafidh.services import declarations, gate_control, journal
+from tests.factories import content, item
 
 
 def png(width: int = 4, height: int = 3, shade: int = 90) -> bytes:
