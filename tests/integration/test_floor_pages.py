@@ -256,6 +256,11 @@ def test_an_officer_of_another_crossing_is_refused_the_declaration(container, fl
     for section in ('id="risk-title"', 'id="weighings-title"', 'id="decl-alarms-title"'):
         assert section in page.text
     assert "IR 61 T 100" in page.text
+    # Officers work in Central Kurdish too: the page's new sections are translated.
+    ckb = _client(container, floor["officer"]).get(f"/declarations/{ref}?lang=ckb")
+    assert '<html lang="ckb" dir="rtl">' in ckb.text
+    assert "نمرەی مەترسی" in ckb.text  # "Risk score"
+    assert "کێشانەکان و خوێندنەوەی ژمارەکان" in ckb.text  # "Weighings and plate reads"
     # A trader sees their declaration without the customs' risk score and evidence.
     own = _client(container, floor["trader"]).get(f"/declarations/{ref}")
     assert own.status_code == 200

@@ -26,10 +26,11 @@ _al = t.alarms.c
 _OWING = ("assessed", "lane_selected", "inspected")
 
 
-def _current_assignments() -> Any:
-    """The latest assignment row of each declaration (a reassignment adds a row)."""
-    latest = select(func.max(_a.id).label("id")).group_by(_a.declaration_id).subquery()
-    return select(t.inspection_assignments).join(latest, latest.c.id == _a.id).subquery()
+# The latest assignment row of a declaration (a reassignment adds a row): looked up per
+# declaration through the declaration_id index, not by grouping the whole history.
+_LATEST = (
+    select(func.max(_a.id)).where(_a.declaration_id == _d.id).correlate(t.declarations)
+).scalar_subquery()
 
 
 class SqlFloorRepository:
@@ -84,7 +85,6 @@ class SqlFloorRepository:
     ) -> list[dict[str, Any]]:
         """Red declarations waiting for their inspection, oldest lodged first, with the current
         inspector (only ``inspector_id``'s when given)."""
-        cur = _current_assignments()
         q = (
             select(
                 _d.id,
@@ -92,11 +92,11 @@ class SqlFloorRepository:
                 _d.crossing_code,
                 _d.plate,
                 _d.lodged_at,
-                cur.c.inspector_id,
-                cur.c.assigned_at,
-                cur.c.assigned_by,
+                _a.inspector_id,
+                _a.assigned_at,
+                _a.assigned_by,
             )
-            .select_from(t.declarations.outerjoin(cur, cur.c.declaration_id == _d.id))
+            .select_from(t.declarations.outerjoin(t.inspection_assignments, _a.id == _LATEST))
             .where(
                 _d.crossing_code.in_(list(crossing_codes)),
                 _d.state == "lane_selected",
@@ -107,7 +107,7 @@ class SqlFloorRepository:
             .limit(500)
         )
         if inspector_id is not None:
-            q = q.where(cur.c.inspector_id == inspector_id)
+            q = q.where(_a.inspector_id == inspector_id)
         return [dict(r._mapping) for r in self.conn.execute(q)]
 
     # -- four eyes ------------------------------------------------------------------------------

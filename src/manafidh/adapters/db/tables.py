@@ -1012,3 +1012,6 @@ inspection_measurements = Table(
     Column("recorded_by", String(32), nullable=False),
     _ts("recorded_at"),
 )
+
+# The live board counts a crossing's open visits every few seconds.
+Index("ix_gate_visits_crossing_open", gate_visits.c.crossing_code, gate_visits.c.closed_at)
