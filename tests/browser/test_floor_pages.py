@@ -227,3 +227,45 @@ def test_a_supervisor_approves_a_manual_weight_as_second_person_and_resolves_an_
     assert [(s.step.value, s.reason) for s in steps] == [
         ("resolved", "Cargo re-weighed; the declarant amends")
     ]
+
+
+def test_a_session_that_ends_in_the_middle_of_an_inspection_loses_nothing_typed(
+    browser: Browser, world: Floor
+):
+    c = world.container
+    decl = red_declaration(c, world.users["trader"], CROSSING, world.plate())
+    page, errors = _page(browser, world)
+    try:
+        sign_in(page, "huda.shb", "en")
+        page.goto(f"/inspections/{decl.reference}")
+        page.locator("#found-yes").check()
+        page.locator("#fraud_kind").select_option("misclassification")
+        page.locator("#measured-1-quantity").fill("990")
+        page.locator("#notes").fill("HS 2402 goods under a ceramic code")
+        page.context.clear_cookies()  # the session ends while the inspector types
+        page.get_by_role("button", name=TEXT["en"]["record"]).click()
+        expect(page).to_have_url(re.compile(rf"/signin\?next=/inspections/{decl.reference}$"))
+        page.locator("#username").fill("huda.shb")
+        page.locator("#password").fill(PASSWORD)
+        page.locator("form.form button[type=submit]").click()
+        expect(page).to_have_url(re.compile(rf"/inspections/{decl.reference}$"))
+        expect(page.locator("#kept-note")).to_be_visible()
+        expect(page.locator("#found-yes")).to_be_checked()
+        expect(page.locator("#fraud_kind")).to_have_value("misclassification")
+        expect(page.locator("#measured-1-quantity")).to_have_value("990")
+        expect(page.locator("#notes")).to_have_value("HS 2402 goods under a ceramic code")
+        page.locator("#record").click()  # the language cookie went with the session: Arabic
+        expect(page.locator("#recorded")).to_contain_text(decl.reference)
+        # Saved: the copy on this device is gone.
+        kept = page.evaluate(
+            "k => localStorage.getItem(k)", f"manafidh:inspection:huda.shb:{decl.reference}"
+        )
+        assert kept is None
+    finally:
+        page.context.close()
+    assert [e for e in errors if "Failed to load resource" not in e] == []
+    with c.uow(readonly=True) as uow:
+        checks = uow.declarations.checks_of(decl.id)
+    assert [(k["fraud_kind"], k["notes"]) for k in checks] == [
+        ("misclassification", "HS 2402 goods under a ceramic code")
+    ]

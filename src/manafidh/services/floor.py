@@ -9,12 +9,13 @@ from typing import Any
 
 from manafidh.domain.alarms import Alarm
 from manafidh.domain.declarations.model import Declaration
+from manafidh.domain.declarations.states import State
 from manafidh.domain.devices.gate import normalise_plate
 from manafidh.domain.devices.visits import Visit
 from manafidh.domain.evidence import Evidence
 from manafidh.domain.identity import Permission, Role, User
 from manafidh.domain.measurements import Measurement
-from manafidh.services import journal
+from manafidh.services import console, journal
 from manafidh.services.ports import UnitOfWork
 
 BOARD_BUCKETS = ("yard", "weighbridge", "payment", "held")
@@ -40,6 +41,7 @@ class Approvals:
     inspections: list[dict[str, Any]]
     inspectors: dict[str, str]  # id -> full name, of the crossing's active inspectors
     visits: list[dict[str, Any]]  # open visits a manual weight may be entered for
+    held: list[Declaration] = field(default_factory=list)  # holds and findings to decide on
     names: dict[str, str] = field(default_factory=dict)
 
 
@@ -85,6 +87,9 @@ def approvals(*, uow: UnitOfWork, actor: User, crossing_code: str) -> Approvals:
         ),
         inspectors=inspectors,
         visits=uow.floor.weighable_visits(crossing_code),
+        held=console.queue(
+            uow=uow, actor=actor, crossing_code=crossing_code, states=(State.HELD,)
+        ),
         names={u.id: u.full_name for u in users},
     )
 

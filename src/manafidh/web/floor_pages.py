@@ -159,6 +159,8 @@ async def record_inspection(request: Request, ref: str) -> Response:
         except HTTPException as refused_form:
             raise ValidationFailed(str(refused_form.detail), field="photos") from None
         typed = {k: v for k, v in data.items() if isinstance(v, str)}
+        documents = [d for d in data.getlist("documents") if isinstance(d, str)]
+        typed.update({f"documents-{n}": d for n, d in enumerate(documents[:2], start=1)})
         files = [f for f in data.getlist("photos") if isinstance(f, UploadFile)]
         found = typed.get("found") == "yes"
         kind = typed.get("fraud_kind", "")
@@ -177,7 +179,7 @@ async def record_inspection(request: Request, ref: str) -> Response:
                 measurements=_measurements(typed),
                 extra_duty_iqd=_extra_duty(typed),
                 photos=photos,
-                documents=[d for d in data.getlist("documents") if isinstance(d, str)],
+                documents=documents,
                 max_photo_bytes=limit,
             )
     except (Forbidden, NotFound) as error:
