@@ -87,9 +87,7 @@ def approvals(*, uow: UnitOfWork, actor: User, crossing_code: str) -> Approvals:
         ),
         inspectors=inspectors,
         visits=uow.floor.weighable_visits(crossing_code),
-        held=console.queue(
-            uow=uow, actor=actor, crossing_code=crossing_code, states=(State.HELD,)
-        ),
+        held=console.queue(uow=uow, actor=actor, crossing_code=crossing_code, states=(State.HELD,)),
         names={u.id: u.full_name for u in users},
     )
 
