@@ -194,8 +194,11 @@ def record_result(
 def photo(
     *, uow: UnitOfWork, actor: User, store: EvidenceStore, declaration_id: str, sha256: str
 ) -> tuple[bytes, str]:
-    """A photo attached to a declaration the actor may read, with its media type."""
+    """A photo attached to a declaration the customs staff member may read, with its type."""
     decl = load_for(uow, actor, declaration_id)
+    if not (actor.can(Permission.READ_CROSSING) or actor.can(Permission.READ_ALL)):
+        # Evidence is the customs' own: a declarant does not browse it.
+        raise NotFound(f"no photo {sha256[:12]} on {decl.reference}", declaration=decl.reference)
     for e in uow.floor.evidence_of(decl.id):
         if e.kind == "photo" and e.sha256 == sha256 and e.media_type:
             data = store.get(sha256)

@@ -156,6 +156,8 @@ def test_the_assigned_inspector_records_a_finding_with_a_photo_in_one_go(contain
     assert got.headers["content-type"] == "image/png"
     away = _client(container, floor["officer_zrb"]).get(f"/inspections/{ref}/photos/{digest}")
     assert away.status_code == 403
+    declarant = _client(container, floor["trader"]).get(f"/inspections/{ref}/photos/{digest}")
+    assert declarant.status_code == 404
     # The officer's page shows the result's evidence with the rest of the declaration.
     page = _client(container, floor["officer"]).get(f"/declarations/{ref}")
     assert f"/photos/{digest}" in page.text
@@ -185,6 +187,16 @@ def test_a_refused_upload_changes_nothing_and_keeps_what_was_typed(container, fl
     assert _count(container, t.inspection_evidence) == 0
     assert _count(container, t.inspection_measurements) == 0
     assert _count(container, t.inspection_results) == 0
+    assert _stored_files(container) == []
+
+
+def test_more_files_than_the_form_takes_are_refused_not_a_500(container, floor):
+    ref = floor["decl"].reference
+    client = _client(container, floor["assigned"])
+    files = [("photos", (f"p{n}.png", png(shade=n), "image/png")) for n in range(12)]
+    r = client.post(f"/inspections/{ref}", data=_finding(), files=files)
+    assert r.status_code == 422
+    assert _count(container, t.inspection_evidence) == 0
     assert _stored_files(container) == []
 
 
