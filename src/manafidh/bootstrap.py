@@ -11,6 +11,7 @@ from manafidh.adapters import audit_keys
 from manafidh.adapters.audit_keys import Ed25519AuditKeys
 from manafidh.adapters.db.engine import make_engine
 from manafidh.adapters.db.uow import AuditSettings, SqlUnitOfWork, UnitOfWorkFactory
+from manafidh.adapters.evidence_files import FileEvidenceStore
 from manafidh.adapters.passwords import Argon2PasswordHasher
 from manafidh.config import Settings
 from manafidh.domain.clock import Clock, SystemClock
@@ -33,6 +34,10 @@ class Container:
     def uow(self, *, readonly: bool = False) -> SqlUnitOfWork:
         """A new unit of work."""
         return self.uow_factory(readonly=readonly)
+
+    def evidence(self) -> FileEvidenceStore:
+        """The store of inspection photos under the configured evidence directory."""
+        return FileEvidenceStore(self.settings.evidence_dir)
 
 
 def bootstrap(

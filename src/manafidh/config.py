@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     # entries are appended (0 turns either off).
     audit_checkpoint_every: int = Field(default=1000, ge=0)
     audit_checkpoint_minutes: int = Field(default=10, ge=0)
+    # Inspection photos, content-addressed by SHA-256, and the largest photo accepted.
+    evidence_dir: Path = Field(default_factory=lambda: Path("var/evidence").resolve())
+    evidence_max_photo_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
 
     @field_validator("database_url")
     @classmethod

@@ -12,7 +12,7 @@ from manafidh.domain.declarations.states import Action
 from manafidh.domain.devices.gate import ExitRecord, normalise_plate
 from manafidh.domain.errors import ExitWithoutRelease, IllegalTransition, ValidationFailed
 from manafidh.domain.identity import Permission, User
-from manafidh.services import journal
+from manafidh.services import journal, risk_assignment
 from manafidh.services.access import load_for, require_at
 from manafidh.services.ports import UnitOfWork
 
@@ -52,6 +52,8 @@ def record_inspection(
     """An inspector records the red lane's physical inspection and its result."""
     decl = load_for(uow, actor, declaration_id)
     require_at(actor, Permission.INSPECT, decl)
+    # The system assigns inspections: an inspector may not take another's (issue #5).
+    risk_assignment.require_assigned(uow, actor, decl)
     if decl.lane is not Lane.RED:
         raise IllegalTransition("an inspection is for red-lane declarations", lane=str(decl.lane))
     if found and fraud_kind is None:

@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 
 from manafidh.domain.clock import IRAQ_TZ
 from manafidh.domain.declarations.model import Declaration, Lane
-from manafidh.domain.errors import Conflict, IllegalTransition, ValidationFailed
+from manafidh.domain.errors import Conflict, Forbidden, IllegalTransition, ValidationFailed
 from manafidh.domain.identity import Permission, Role, User
 from manafidh.domain.parameters import INSPECTOR_IMPORTER_GAP_DAYS
 from manafidh.domain.risk.assignment import Assignment, choose_inspector
@@ -116,3 +116,14 @@ def reassign(
     )
     uow.commit()
     return inspector_id
+
+
+def require_assigned(uow: UnitOfWork, actor: User, decl: Declaration) -> None:
+    """Refuse an inspector an inspection currently assigned to another inspector."""
+    if actor.role is not Role.INSPECTOR:
+        return
+    history = uow.risk.assignments_of(decl.id)
+    if history and history[-1]["inspector_id"] != actor.id:
+        raise Forbidden(
+            "this inspection is assigned to another inspector", declaration=decl.reference
+        )

@@ -9,7 +9,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from manafidh.bootstrap import Container
-from manafidh.web import audit_pages, console, errors, pages, portal, revenue_pages
+from manafidh.web import audit_pages, console, errors, floor_pages, pages, portal, revenue_pages
 from manafidh.web.admin_pages import router as admin_pages_router
 from manafidh.web.admin_reference import router as admin_reference_router
 from manafidh.web.analyst_pages import router as analyst_pages_router
@@ -60,6 +60,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(admin_reference_router)
     app.include_router(analyst_pages_router)
     app.include_router(finance_pages_router)
+    app.include_router(floor_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Crossings have slow links: pages, the style sheet and htmx shrink to about a quarter.
     app.add_middleware(GZipMiddleware, minimum_size=1024)

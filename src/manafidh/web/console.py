@@ -12,7 +12,7 @@ from manafidh.domain.declarations.model import Declaration, Lane
 from manafidh.domain.declarations.states import State
 from manafidh.domain.errors import DomainError, Forbidden, NotFound
 from manafidh.domain.identity import Permission, Role, User
-from manafidh.services import clearance, console, declarations
+from manafidh.services import clearance, console, declarations, floor
 from manafidh.services.clearance import FraudKind
 from manafidh.services.ports import UnitOfWork
 from manafidh.web import ui
@@ -44,8 +44,12 @@ def _declaration_page(
     with c.uow(readonly=True) as uow:
         seen = console.view(uow=uow, actor=user, declaration_id=ref)
         crossing = uow.reference.crossing(seen.declaration.crossing_code)
+        on_floor = floor.facts(uow=uow, actor=user, declaration=seen.declaration)
         names = _names(
-            uow, [t.actor for t in seen.transitions] + [str(k["actor"]) for k in seen.checks]
+            uow,
+            [t.actor for t in seen.transitions]
+            + [str(k["actor"]) for k in seen.checks]
+            + ([on_floor.inspector] if on_floor.inspector else []),
         )
     return ui.page(
         request,
@@ -63,6 +67,7 @@ def _declaration_page(
         names=names,
         saved=request.query_params.get("saved", ""),
         own=seen.declaration.declarant_id == user.id,
+        floor=on_floor,
     )
 
 
@@ -216,9 +221,26 @@ def alarms_page(request: Request) -> Response:
     """Alarms at the user's crossings, newest first."""
 
     def build(user: User) -> Response:
-        with ui.container(request).uow(readonly=True) as uow:
-            found = console.alarms(uow=uow, actor=user)
-            crossings = {x.code: x for x in uow.reference.crossings()}
-        return ui.page(request, "alarms.html", user=user, alarms=found, crossings=crossings)
+        return ui.page(
+            request,
+            "alarms.html",
+            **alarms_context(request, user),
+            error=None,
+            typed={},
+        )
 
     return ui.guarded(request, build)
+
+
+def alarms_context(request: Request, user: User) -> dict[str, object]:
+    """The alarms page's data: the alarms, crossings, and whether the user may act on them."""
+    with ui.container(request).uow(readonly=True) as uow:
+        found = console.alarms(uow=uow, actor=user)
+        crossings = {x.code: x for x in uow.reference.crossings()}
+    return {
+        "user": user,
+        "alarms": found,
+        "crossings": crossings,
+        "can_act": user.can(Permission.HOLD),
+        "done": request.query_params.get("done", ""),
+    }

@@ -41,12 +41,19 @@ class NavItem:
 NAV: dict[Role, tuple[NavItem, ...]] = {
     Role.TRADER: (NavItem("mine", "/my"), NavItem("declare", "/declare")),
     Role.OFFICER: (NavItem("dashboard", "/dashboard"), NavItem("queue", "/queue")),
-    Role.INSPECTOR: (NavItem("dashboard", "/dashboard"), NavItem("queue", "/queue")),
+    Role.INSPECTOR: (
+        NavItem("inspections", "/inspections"),
+        NavItem("dashboard", "/dashboard"),
+        NavItem("queue", "/queue"),
+    ),
     Role.SUPERVISOR: (
         NavItem("dashboard", "/dashboard"),
+        NavItem("board", "/board"),
         NavItem("queue", "/queue"),
         NavItem("held", "/held"),
         NavItem("alarms", "/alarms"),
+        NavItem("approvals", "/approvals"),
+        NavItem("shift", "/shift"),
     ),
     Role.ANALYST: (
         NavItem("dashboard", "/dashboard"),

@@ -981,3 +981,37 @@ inspection_assignments = Table(
     Column("assigned_by", String(32), nullable=False),
     Column("reasons", JSON, nullable=False),
 )
+
+# -- inspection evidence (issue #8) -------------------------------------------------------------
+# What an inspector attached to a result: a photo (its bytes live in the content-addressed store
+# under the evidence directory, named by this SHA-256) or a document reference. Append-only.
+inspection_evidence = Table(
+    "inspection_evidence",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("declaration_id", String(32), ForeignKey("declarations.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # photo | document
+    Column("sha256", String(64), nullable=True, index=True),
+    Column("media_type", String(32), nullable=True),
+    Column("size_bytes", Integer, nullable=True),
+    Column("filename", String(200), nullable=False),
+    Column("document_reference", String(120), nullable=True),
+    Column("recorded_by", String(32), nullable=False),
+    _ts("recorded_at"),
+)
+
+# Quantities an inspector measured, per declared item, with the result they belong to.
+inspection_measurements = Table(
+    "inspection_measurements",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("declaration_id", String(32), ForeignKey("declarations.id"), nullable=False, index=True),
+    Column("line_no", Integer, nullable=False),
+    Column("quantity", ExactDecimal, nullable=True),
+    Column("gross_mass_kg", ExactDecimal, nullable=True),
+    Column("recorded_by", String(32), nullable=False),
+    _ts("recorded_at"),
+)
+
+# The live board counts a crossing's open visits every few seconds.
+Index("ix_gate_visits_crossing_open", gate_visits.c.crossing_code, gate_visits.c.closed_at)

@@ -12,6 +12,7 @@ from manafidh.adapters.db.audit import SqlAuditLog
 from manafidh.adapters.db.audit_records import SqlAuditRecords
 from manafidh.adapters.db.devices import SqlDeviceRepository
 from manafidh.adapters.db.exemptions import SqlExemptionRepository
+from manafidh.adapters.db.floor import SqlFloorRepository
 from manafidh.adapters.db.gate_control import SqlGateControlRepository, SqlMonitoringReads
 from manafidh.adapters.db.generation import ReferenceGeneration
 from manafidh.adapters.db.investment import SqlInvestmentRepository
@@ -72,6 +73,7 @@ class SqlUnitOfWork:
     refunds: SqlRefundRepository
     risk: SqlRiskRepository
     generation: ReferenceGeneration
+    floor: SqlFloorRepository
 
     def __init__(
         self,
@@ -172,6 +174,7 @@ _REPOSITORIES: dict[str, Callable[[SqlUnitOfWork, Connection], Any]] = {
     "receipts": lambda u, c: SqlReceiptRepository(c),
     "refunds": lambda u, c: SqlRefundRepository(c, lock=not u.readonly),
     "risk": lambda u, c: SqlRiskRepository(c, u.generation),
+    "floor": lambda u, c: SqlFloorRepository(c),
 }
 
 
