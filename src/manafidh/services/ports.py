@@ -290,6 +290,9 @@ class RevenueRollupRepository(Protocol):
     def by_dimension(
         self, dimension: str, *, since: str, until: str, crossing_code: str | None
     ) -> list[tuple[str, Decimal, Decimal, int]]: ...
+    def by_crossing_month(
+        self, dimension: str, *, since: str, until: str
+    ) -> list[tuple[str, str, Decimal, Decimal, int]]: ...
 
 
 class ReceiptRepository(Protocol):
