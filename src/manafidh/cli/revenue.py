@@ -176,7 +176,9 @@ def simulate_statements(
 
 @app.command("report")
 def report(
-    name: str = typer.Argument(..., help="crossing-month, crossing-month-foregone, chapter, origin, trader, daily-close"),
+    name: str = typer.Argument(
+        ..., help="crossing-month, crossing-month-foregone, chapter, origin, trader, daily-close"
+    ),
     year: int | None = typer.Option(None, help="crossing-month: the year"),
     since: str | None = typer.Option(None, help="chapter/origin/trader: first month YYYY-MM"),
     until: str | None = typer.Option(None, help="chapter/origin/trader: last month YYYY-MM"),

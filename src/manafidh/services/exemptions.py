@@ -257,16 +257,12 @@ def _take_back_foregone(uow: UnitOfWork, decl: Declaration) -> None:
     previous = uow.declarations.latest_assessment(decl.id)  # this one is not stored yet
     if previous is None:
         return
-    revenue_reports.foregone_changed(
-        uow,
-        [
-            (r["crossing_code"], r["acceptance_date"], r["hs_code"], r["value_iqd"],
-             r["foregone_iqd"])
-            for r in uow.exemptions.uses_of(previous.id)
-            if not r["released"]
-        ],  # fmt: skip
-        -1,
-    )
+    lines: list[revenue_reports.ForegoneLine] = [
+        (r["crossing_code"], r["acceptance_date"], r["hs_code"], r["value_iqd"], r["foregone_iqd"])
+        for r in uow.exemptions.uses_of(previous.id)
+        if not r["released"]
+    ]
+    revenue_reports.foregone_changed(uow, lines, -1)
 
 
 def foregone_report(

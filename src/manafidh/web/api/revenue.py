@@ -299,9 +299,7 @@ def report_daily_close(
     return _answer(report, format)
 
 
-@router.get(
-    "/reports/crossing-month-foregone", responses=FILE_RESPONSES, response_model=ReportOut
-)
+@router.get("/reports/crossing-month-foregone", responses=FILE_RESPONSES, response_model=ReportOut)
 def report_crossing_month_foregone(
     user: UserDep,
     uow: UowDep,
