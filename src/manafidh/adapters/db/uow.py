@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine
 
 from manafidh.adapters.db.audit import SqlAuditLog
 from manafidh.adapters.db.audit_records import SqlAuditRecords
+from manafidh.adapters.db.deferred import SqlDeferredAccountRepository
 from manafidh.adapters.db.devices import SqlDeviceRepository
 from manafidh.adapters.db.exemptions import SqlExemptionRepository
 from manafidh.adapters.db.gate_control import SqlGateControlRepository, SqlMonitoringReads
@@ -70,6 +71,7 @@ class SqlUnitOfWork:
     receipts: SqlReceiptRepository
     refunds: SqlRefundRepository
     risk: SqlRiskRepository
+    deferred: SqlDeferredAccountRepository
 
     def __init__(
         self,
@@ -169,6 +171,7 @@ _REPOSITORIES: dict[str, Callable[[SqlUnitOfWork, Connection], Any]] = {
     "receipts": lambda u, c: SqlReceiptRepository(c),
     "refunds": lambda u, c: SqlRefundRepository(c, lock=not u.readonly),
     "risk": lambda u, c: SqlRiskRepository(c),
+    "deferred": lambda u, c: SqlDeferredAccountRepository(c, lock=not u.readonly),
 }
 
 
