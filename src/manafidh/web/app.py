@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from manafidh.bootstrap import Container
 from manafidh.web import audit_pages, console, errors, pages, portal, revenue_pages
 from manafidh.web.api.audit import router as audit_router
+from manafidh.web.api.deferred import router as deferred_router
 from manafidh.web.api.devices import router as devices_router
 from manafidh.web.api.gate import router as gate_router
 from manafidh.web.api.revenue import router as revenue_router
@@ -41,6 +42,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(revenue_router)
     app.include_router(tariff_router)
     app.include_router(risk_router)
+    app.include_router(deferred_router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
