@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+import uuid
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -13,10 +14,14 @@ from sqlalchemy import func, select
 from tests.factories import content, item
 
 from manafidh.adapters.db import tables as t
+from manafidh.adapters.statements import digest, read_statement_file
+from manafidh.domain.clock import local_date
 from manafidh.domain.declarations.model import Item
 from manafidh.domain.errors import Forbidden
+from manafidh.domain.revenue.deferred import CHANNEL
 from manafidh.domain.revenue.ledger import Account
-from manafidh.services import declarations, ledger, payments
+from manafidh.services import declarations, deferred_accounts, ledger, payments, reconciliation
+from manafidh.simulation.statements import Credit, csv_statement
 
 
 def _submit(container, trader, values: list[Decimal]):
@@ -54,7 +59,15 @@ def _raw_totals(container) -> dict[str, Decimal]:
         paid: dict[str, Decimal] = {}
         for oid, amount in conn.execute(select(p.order_id, p.amount_iqd)):
             paid[oid] = paid.get(oid, Decimal(0)) + amount
-        received = conn.execute(select(func.sum(p.amount_iqd))).scalar() or Decimal(0)
+        received = conn.execute(
+            select(func.sum(p.amount_iqd)).where(p.channel != CHANNEL)
+        ).scalar() or Decimal(0)
+        charged = conn.execute(
+            select(func.sum(p.amount_iqd)).where(p.channel == CHANNEL)
+        ).scalar() or Decimal(0)
+        transferred = conn.execute(
+            select(func.sum(t.deferred_statements.c.settled_iqd))
+        ).scalar() or Decimal(0)
         a = t.assessments.c
         latest: dict[str, tuple[int, Decimal]] = {}
         for did, version, due in conn.execute(
@@ -68,6 +81,8 @@ def _raw_totals(container) -> dict[str, Decimal]:
         "revenue": sum((a for i, s, a in orders if s != "superseded"), z)
         + sum((min(paid.get(i, z), a) for i, s, a in orders if s == "superseded"), z),
         "received": received,
+        "deferred_owed": charged - transferred,
+        "transferred": transferred,
         "overpaid": sum((max(paid.get(i, z) - a, z) for i, s, a in orders), z),
         # What the latest assessment of every declaration asks for (no refund is due in
         # these scenarios: nothing is amended downwards after being paid).
@@ -119,12 +134,53 @@ values = st.lists(
 actions = st.lists(
     st.tuples(
         values,
-        st.sampled_from(["none", "full", "part", "over", "amend_up", "amend_down", "part_amend"]),
+        st.sampled_from(
+            ["none", "full", "part", "over", "amend_up", "amend_down", "part_amend", "deferred"]
+        ),
         st.decimals(min_value=Decimal("0.1"), max_value=Decimal("0.9"), places=2),
     ),
     min_size=1,
     max_size=4,
 )
+
+
+DEFERRED = "DPAIQ100200300"  # the account of the factories' importer
+
+
+def _deferred_account(container) -> None:
+    """The importer's deferred-payment account (once: examples share the database)."""
+    with container.uow() as uow:
+        if uow.deferred.get(DEFERRED) is not None:
+            return
+    with container.uow() as uow:
+        deferred_accounts.approve(
+            uow=uow, actor=None, trader_tax_id="IQ-100200300", trader_name="Importer",
+            guarantee_reference="LG-1", guarantee_bank="Rafidain Bank",
+            limit_iqd=Decimal("1e12"), valid_from=date(2020, 1, 1), valid_to=date(2040, 1, 1),
+            reason="property test",
+        )  # fmt: skip
+
+
+def _settle_the_month(container) -> None:
+    """State this month's charges once it is over and settle them by bank transfer."""
+    month = f"{local_date(container.clock.now()):%Y-%m}"
+    container.clock.advance(timedelta(days=32))
+    with container.uow() as uow:
+        if not uow.deferred.charges(DEFERRED, month):
+            return
+    with container.uow() as uow:
+        st = deferred_accounts.issue_statement(
+            uow=uow, actor=None, number=DEFERRED, month=month
+        ).statement
+    day = local_date(container.clock.now())
+    raw = csv_statement(
+        f"S-{uuid.uuid4().hex[:12]}",
+        [Credit(f"BK-{uuid.uuid4().hex[:12]}", st.amount_iqd, day, st.reference, True)],
+    )
+    with container.uow() as uow:
+        reconciliation.import_statements(
+            uow=uow, actor=None, statements=read_statement_file(raw), digest=digest(raw)
+        )
 
 
 @settings(
@@ -137,6 +193,7 @@ def test_the_books_always_balance_and_agree_with_raw_declarations_and_payments(
     container, make_user, steps
 ):
     trader = make_user("trader")
+    _deferred_account(container)
     for vals, what, share in steps:
         container.clock.advance(timedelta(minutes=7))
         decl = _submit(container, trader, vals)
@@ -145,6 +202,11 @@ def test_the_books_always_balance_and_agree_with_raw_declarations_and_payments(
         due = order.amount_iqd
         if what == "full":
             _pay(container, decl)
+        elif what == "deferred":  # paid from the importer's guaranteed account
+            with container.uow() as uow:
+                deferred_accounts.pay_order(
+                    uow=uow, actor=None, number=DEFERRED, payment_reference=order.reference
+                )
         elif what == "part" or what == "part_amend":
             _pay(container, decl, (due * share).quantize(Decimal("0.001")) or Decimal("0.001"))
         elif what == "over":
@@ -166,11 +228,14 @@ def test_the_books_always_balance_and_agree_with_raw_declarations_and_payments(
                     reason="corrected invoice",
                     rng=random.Random(2),
                 )
+    _settle_the_month(container)
     with container.uow() as uow:
         tb = ledger.trial_balance(uow=uow, actor=None)
     raw = _raw_totals(container)
     b = tb.balances
     assert tb.balanced
+    assert b.get(Account.DEFERRED, Decimal(0)) == raw["deferred_owed"] == 0
+    assert b.get(Account.BANK, Decimal(0)) == raw["transferred"]
     assert b.get(Account.RECEIVABLE, Decimal(0)) == raw["outstanding"]
     assert tb.revenue == raw["revenue"] == raw["assessed_latest"]
     assert b.get(Account.BANK_UNRECONCILED, Decimal(0)) == raw["received"]

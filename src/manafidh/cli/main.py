@@ -9,6 +9,7 @@ import typer
 from manafidh.adapters.db.migrate import upgrade
 from manafidh.adapters.reference_files import read_exchange_rate_file, shipped_bundle
 from manafidh.cli import audit as audit_cmd
+from manafidh.cli import deferred as deferred_cmd
 from manafidh.cli import devices as devices_cmd
 from manafidh.cli import exemptions as exemptions_cmd
 from manafidh.cli import revenue as revenue_cmd
@@ -35,6 +36,7 @@ app.add_typer(tariff_cmd.app, name="tariff")
 app.add_typer(revenue_cmd.app, name="revenue")
 app.add_typer(exemptions_cmd.app, name="exemptions")
 app.add_typer(risk_cmd.app, name="risk")
+app.add_typer(deferred_cmd.app, name="deferred")
 
 
 @db_app.command("upgrade")

@@ -176,7 +176,9 @@ def simulate_statements(
 
 @app.command("report")
 def report(
-    name: str = typer.Argument(..., help="crossing-month, chapter, origin, trader, daily-close"),
+    name: str = typer.Argument(
+        ..., help="crossing-month, crossing-month-foregone, chapter, origin, trader, daily-close"
+    ),
     year: int | None = typer.Option(None, help="crossing-month: the year"),
     since: str | None = typer.Option(None, help="chapter/origin/trader: first month YYYY-MM"),
     until: str | None = typer.Option(None, help="chapter/origin/trader: last month YYYY-MM"),
@@ -197,6 +199,12 @@ def report(
                 if year is None:
                     raise ValidationFailed("--year is needed")
                 r = revenue_reports.by_crossing_and_month(uow=uow, actor=None, year=year)
+            elif name == "crossing-month-foregone":
+                if year is None:
+                    raise ValidationFailed("--year is needed")
+                r = revenue_reports.by_crossing_and_month_with_foregone(
+                    uow=uow, actor=None, year=year
+                )
             elif name in revenue_reports.DIMENSIONS:
                 if since is None or until is None:
                     raise ValidationFailed("--since and --until (YYYY-MM) are needed")

@@ -25,7 +25,7 @@ from manafidh.domain.tariff.exemptions import (
     candidates,
     select_for_revocation,
 )
-from manafidh.services import journal
+from manafidh.services import journal, revenue_reports
 from manafidh.services.ports import UnitOfWork
 
 REPORT_KEYS = ("beneficiary", "legal_basis", "chapter", "crossing", "month")
@@ -194,6 +194,7 @@ def apply_exemptions(
 ) -> list[ExemptionUse]:
     """Relieve the exempted lines of an assessment, charging quotas atomically (no commit)."""
     if decl.current.number > 1:  # a re-assessment gives back what the earlier one took
+        _take_back_foregone(uow, decl)
         uow.exemptions.release_declaration(decl.id)
     content = decl.content
     granted = uow.exemptions.for_beneficiary(content.importer_tax_id)
@@ -238,7 +239,30 @@ def apply_exemptions(
         hs_codes={line.line_no: line.hs_code for line in assessment.lines},
         uses=uses,
     )
+    revenue_reports.foregone_changed(
+        uow,
+        [
+            (decl.crossing_code, day, line.hs_code, u.value_iqd, u.foregone_iqd)
+            for u in uses
+            for line in assessment.lines
+            if line.line_no == u.line_no
+        ],
+        1,
+    )
     return uses
+
+
+def _take_back_foregone(uow: UnitOfWork, decl: Declaration) -> None:
+    """Take the uses about to be released out of the foregone-revenue rollup."""
+    previous = uow.declarations.latest_assessment(decl.id)  # this one is not stored yet
+    if previous is None:
+        return
+    lines: list[revenue_reports.ForegoneLine] = [
+        (r["crossing_code"], r["acceptance_date"], r["hs_code"], r["value_iqd"], r["foregone_iqd"])
+        for r in uow.exemptions.uses_of(previous.id)
+        if not r["released"]
+    ]
+    revenue_reports.foregone_changed(uow, lines, -1)
 
 
 def foregone_report(

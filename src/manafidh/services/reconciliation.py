@@ -36,7 +36,7 @@ from manafidh.domain.revenue.statements import (
     find_reference,
     looks_like_reference,
 )
-from manafidh.services import journal, ledger, receipts
+from manafidh.services import deferred_accounts, journal, ledger, receipts
 from manafidh.services.ports import UnitOfWork
 
 # Money not yet tied to any order is held at headquarters, not at a crossing.
@@ -120,6 +120,14 @@ def _reconcile(
     now: datetime,
 ) -> Outcome:
     reference = find_reference(entry.remittance) if entry.credit else None
+    if reference and not uow.reconciliation.seen_credit(account, entry.entry_ref):
+        # A transfer settling a deferred-payment account's monthly statement.
+        settled = deferred_accounts.settle_from_bank(
+            uow, who, statement_pk=statement_pk, bank_account=account, entry=entry,
+            reference=reference, now=now,
+        )  # fmt: skip
+        if settled is not None:
+            return settled
     order = uow.payments.order_by_reference(reference) if reference else None
     earlier_order = uow.payments.order_of_transaction(entry.entry_ref) if entry.credit else None
     earlier = None

@@ -8,6 +8,7 @@ declaration, by month of acceptance). None of them scans declarations, items or 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -70,6 +71,27 @@ def assessment_recorded(uow: UnitOfWork, decl: Declaration, assessment: Assessme
     # Traders are many: a national report by trader reads rows summed over the crossings
     # already (one row per trader and month), not one per trader, crossing and month.
     uow.revenue_rollup.bump(ALL_CROSSINGS, month, [c for c in changes if c[0] == "trader"])
+
+
+# -- keeping the foregone-revenue rollup up to date (called where exemptions are applied) ----
+FOREGONE = "foregone"  # the rollup's dimension for duty relieved by exemptions, keyed by chapter
+# An exempted line: (crossing, acceptance date, HS code, customs value, duty foregone).
+ForegoneLine = tuple[str, date, str, Decimal, Decimal]
+
+
+def foregone_changed(uow: UnitOfWork, lines: Sequence[ForegoneLine], sign: int) -> None:
+    """Add (sign 1) or take back (sign -1) exempted lines in the foregone rollup (no commit)."""
+    grouped: dict[tuple[str, str], dict[str, list[Decimal]]] = defaultdict(dict)
+    for crossing, day, hs_code, value, foregone in lines:
+        per = grouped[(crossing, day.strftime("%Y-%m"))]
+        d, v, n = per.get(hs_code[:2], [ZERO, ZERO, ZERO])
+        per[hs_code[:2]] = [d + foregone, v + value, n + 1]
+    for (crossing, month), per in sorted(grouped.items()):
+        uow.revenue_rollup.bump(
+            crossing,
+            month,
+            [(FOREGONE, k, sign * d, sign * v, sign * int(n)) for k, (d, v, n) in per.items()],
+        )
 
 
 # -- the reports ----------------------------------------------------------------------------
@@ -224,3 +246,33 @@ def public_monthly(*, uow: UnitOfWork, since: date, until: date) -> dict[str, di
         if c:
             out[crossing][month] += c
     return {k: dict(v) for k, v in out.items()}
+
+
+def by_crossing_and_month_with_foregone(
+    *, uow: UnitOfWork, actor: User | None, year: int
+) -> Report:
+    """Revenue per crossing and month of ``year`` (as ``by_crossing_and_month``) with the duty
+    foregone through exemptions beside it, and its share of what would have been due."""
+    base = by_crossing_and_month(uow=uow, actor=actor, year=year)
+    foregone = {
+        (crossing, month): duty
+        for crossing, month, duty, _, _ in uow.revenue_rollup.by_crossing_month(
+            FOREGONE, since=f"{year}-01", until=f"{year}-12"
+        )
+    }
+    rows: dict[tuple[str, str], Row] = {(str(r[0]), str(r[1])): r for r in base.rows}
+    for key in foregone:  # a month with exemptions only still shows its foregone revenue
+        rows.setdefault(key, (key[0], key[1], ZERO, ZERO, ZERO, None))
+    out: list[Row] = []
+    for key in sorted(rows):
+        row = rows[key]
+        gone = foregone.get(key, ZERO)
+        assessed = row[2]
+        assert isinstance(assessed, Decimal)
+        share = (gone * 100 / (assessed + gone)).quantize(Decimal("0.1")) if gone else None
+        out.append((*row, gone, share))
+    return Report(
+        "revenue_and_foregone_by_crossing_month",
+        (*base.columns, "foregone_iqd", "foregone_percent_of_due"),
+        out,
+    )

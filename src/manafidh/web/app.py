@@ -14,6 +14,7 @@ from manafidh.web.admin_pages import router as admin_pages_router
 from manafidh.web.admin_reference import router as admin_reference_router
 from manafidh.web.analyst_pages import router as analyst_pages_router
 from manafidh.web.api.audit import router as audit_router
+from manafidh.web.api.deferred import router as deferred_router
 from manafidh.web.api.devices import router as devices_router
 from manafidh.web.api.gate import router as gate_router
 from manafidh.web.api.revenue import router as revenue_router
@@ -45,6 +46,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(revenue_router)
     app.include_router(tariff_router)
     app.include_router(risk_router)
+    app.include_router(deferred_router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

@@ -84,3 +84,22 @@ class SqlRevenueRollupRepository:
         else:
             q = q.where(_R.c.crossing_code != "*")  # the traders' all-crossings rows
         return [(r[0], r[1], r[2], int(r[3])) for r in self.conn.execute(q)]
+
+    def by_crossing_month(
+        self, dimension: str, *, since: str, until: str
+    ) -> list[tuple[str, str, Decimal, Decimal, int]]:
+        """(crossing, month, duty, customs value, items) of one dimension summed over its keys,
+        months ``since``..``until`` inclusive."""
+        q = (
+            select(
+                _R.c.crossing_code,
+                _R.c.month,
+                func.sum(_R.c.duty_iqd),
+                func.sum(_R.c.customs_value_iqd),
+                func.sum(_R.c.item_count),
+            )
+            .where(_R.c.dimension == dimension, _R.c.month >= since, _R.c.month <= until)
+            .where(_R.c.crossing_code != "*")
+            .group_by(_R.c.crossing_code, _R.c.month)
+        )
+        return [(r[0], r[1], r[2], r[3], int(r[4])) for r in self.conn.execute(q)]

@@ -1015,3 +1015,63 @@ inspection_measurements = Table(
 
 # The live board counts a crossing's open visits every few seconds.
 Index("ix_gate_visits_crossing_open", gate_visits.c.crossing_code, gate_visits.c.closed_at)
+# -- revenue: deferred-payment accounts backed by a guarantee (issue #7) -----------------------
+deferred_accounts = Table(
+    "deferred_accounts",
+    metadata,
+    Column("number", String(20), primary_key=True),
+    Column("trader_tax_id", String(40), nullable=False, unique=True),
+    Column("trader_name", Text, nullable=False),
+    Column("guarantee_reference", String(64), nullable=False),
+    Column("guarantee_bank", Text, nullable=False),
+    Column("limit_iqd", Fils, nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_to", Date, nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("approved_by", String(32), nullable=False),
+    _ts("approved_at"),
+    Column("reason", Text, nullable=False),
+)
+
+# Every change of an account (approval, suspension, reinstatement) with who, when and why.
+deferred_account_events = Table(
+    "deferred_account_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "account", String(20), ForeignKey("deferred_accounts.number"), nullable=False, index=True
+    ),
+    Column("action", String(12), nullable=False),
+    _ts("at"),
+    Column("actor", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+)
+
+# Orders paid from an account; a charge belongs to the statement of its month once issued.
+deferred_charges = Table(
+    "deferred_charges",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account", String(20), ForeignKey("deferred_accounts.number"), nullable=False),
+    Column("order_reference", String(25), nullable=False, unique=True),
+    Column("declaration_reference", String(32), nullable=False),
+    Column("crossing_code", String(8), nullable=False),
+    Column("amount_iqd", Fils, nullable=False),
+    _ts("charged_at"),
+    Column("charged_by", String(32), nullable=False),
+    Column("month", String(7), nullable=False),  # YYYY-MM in Iraq's calendar
+    Column("statement_month", String(7), nullable=True),
+    Index("ix_deferred_charges_account_month", "account", "month"),
+)
+
+deferred_statements = Table(
+    "deferred_statements",
+    metadata,
+    Column("account", String(20), ForeignKey("deferred_accounts.number"), primary_key=True),
+    Column("month", String(7), primary_key=True),
+    Column("reference", String(25), nullable=False, unique=True),
+    Column("amount_iqd", Fils, nullable=False),
+    Column("settled_iqd", Fils, nullable=False),
+    _ts("issued_at"),
+    Column("issued_by", String(32), nullable=False),
+)

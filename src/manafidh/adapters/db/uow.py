@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine
 
 from manafidh.adapters.db.audit import SqlAuditLog
 from manafidh.adapters.db.audit_records import SqlAuditRecords
+from manafidh.adapters.db.deferred import SqlDeferredAccountRepository
 from manafidh.adapters.db.devices import SqlDeviceRepository
 from manafidh.adapters.db.exemptions import SqlExemptionRepository
 from manafidh.adapters.db.floor import SqlFloorRepository
@@ -74,6 +75,7 @@ class SqlUnitOfWork:
     risk: SqlRiskRepository
     generation: ReferenceGeneration
     floor: SqlFloorRepository
+    deferred: SqlDeferredAccountRepository
 
     def __init__(
         self,
@@ -175,6 +177,7 @@ _REPOSITORIES: dict[str, Callable[[SqlUnitOfWork, Connection], Any]] = {
     "refunds": lambda u, c: SqlRefundRepository(c, lock=not u.readonly),
     "risk": lambda u, c: SqlRiskRepository(c, u.generation),
     "floor": lambda u, c: SqlFloorRepository(c),
+    "deferred": lambda u, c: SqlDeferredAccountRepository(c, lock=not u.readonly),
 }
 
 

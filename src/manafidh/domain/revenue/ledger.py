@@ -33,6 +33,7 @@ class Account(StrEnum):
     OVERPAYMENTS = "liabilities:overpayments"  # paid beyond what was due, owed back or kept
     DEPOSITS = "liabilities:deposits"  # guarantee deposits of deferred-payment traders
     REFUNDS_PAYABLE = "liabilities:refunds_payable"  # approved refunds not yet paid out
+    DEFERRED = "assets:deferred"  # orders paid from guaranteed deferred-payment accounts
 
 
 REVENUE_KINDS = ("tax", "levy", "fee")
@@ -84,6 +85,7 @@ class Kind(StrEnum):
     UNALLOCATED = "unallocated"  # a statement credit tied to no order (yet): suspense
     ALLOCATED = "allocated"  # suspense money applied to an order by a finance officer
     RETURNED = "returned"  # money held for a payer sent back to them
+    SETTLED = "settled"  # a bank transfer settling a deferred-payment account's statement
 
 
 @dataclass(frozen=True)
@@ -179,6 +181,19 @@ def unallocated(amount: Decimal) -> tuple[Line, ...]:
 def held(amount: Decimal) -> tuple[Line, ...]:
     """A credit quoting an order that is paid or replaced: in the bank, held for the payer."""
     return _lines((Account.BANK, amount), (Account.OVERPAYMENTS, -amount))
+
+
+def settled(*, amount: Decimal, outstanding: Decimal) -> tuple[Line, ...]:
+    """A transfer settling a deferred-payment statement: into the bank, off what the trader
+    owes up to what the statement still asks for, any excess held for the payer."""
+    if amount <= 0:
+        raise ValidationFailed("a transfer must be positive", field="amount")
+    applied = min(amount, max(outstanding, ZERO))
+    return _lines(
+        (Account.BANK, amount),
+        (Account.DEFERRED, -applied),
+        (Account.OVERPAYMENTS, -(amount - applied)),
+    )
 
 
 def allocated(*, amount: Decimal, outstanding: Decimal, held_in: str) -> tuple[Line, ...]:

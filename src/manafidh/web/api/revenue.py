@@ -299,6 +299,18 @@ def report_daily_close(
     return _answer(report, format)
 
 
+@router.get("/reports/crossing-month-foregone", responses=FILE_RESPONSES, response_model=ReportOut)
+def report_crossing_month_foregone(
+    user: UserDep,
+    uow: UowDep,
+    year: Annotated[int, Query(ge=2000, le=2100)],
+    format: Format = "json",
+) -> ReportOut | Response:
+    """Revenue per crossing and month with the duty foregone through exemptions beside it."""
+    report = revenue_reports.by_crossing_and_month_with_foregone(uow=uow, actor=user, year=year)
+    return _answer(report, format)
+
+
 # -- e-payment gateway ----------------------------------------------------------------------
 class GatewayNoticeOut(BaseModel):
     """What a gateway notice did: ``applied`` is false for a declined or pending payment."""
