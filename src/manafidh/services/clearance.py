@@ -12,7 +12,7 @@ from manafidh.domain.declarations.states import Action
 from manafidh.domain.devices.gate import ExitRecord, normalise_plate
 from manafidh.domain.errors import ExitWithoutRelease, IllegalTransition, ValidationFailed
 from manafidh.domain.identity import Permission, User
-from manafidh.services import journal
+from manafidh.services import journal, risk_assignment
 from manafidh.services.access import load_for, require_at
 from manafidh.services.ports import UnitOfWork
 
@@ -54,6 +54,7 @@ def record_inspection(
     require_at(actor, Permission.INSPECT, decl)
     if decl.lane is not Lane.RED:
         raise IllegalTransition("an inspection is for red-lane declarations", lane=str(decl.lane))
+    risk_assignment.require_assigned(uow, actor, decl)
     if found and fraud_kind is None:
         raise ValidationFailed("a finding needs the kind of fraud", field="fraud_kind")
     if not found and fraud_kind is not None:

@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 
 from manafidh.domain.clock import IRAQ_TZ
 from manafidh.domain.declarations.model import Declaration, Lane
-from manafidh.domain.errors import Conflict, IllegalTransition, ValidationFailed
+from manafidh.domain.errors import Conflict, Forbidden, IllegalTransition, ValidationFailed
 from manafidh.domain.identity import Permission, Role, User
 from manafidh.domain.parameters import INSPECTOR_IMPORTER_GAP_DAYS
 from manafidh.domain.risk.assignment import Assignment, choose_inspector
@@ -74,6 +74,28 @@ def store_assignment(
     )
 
 
+class NotAssigned(Forbidden):
+    """Someone other than the inspection's assigned inspector tried to record its result."""
+
+    code = "not_assigned_inspector"
+
+
+def require_assigned(uow: UnitOfWork, actor: User, decl: Declaration) -> None:
+    """Only the inspector the inspection is assigned to now may record its result."""
+    history = uow.risk.assignments_of(decl.id)
+    if not history:
+        # Nobody was on duty at the draw: a supervisor assigns one (reassign), nobody chooses.
+        raise Conflict(
+            "no inspector is assigned to this inspection yet: a supervisor assigns one",
+            declaration=decl.reference,
+        )
+    if history[-1]["inspector_id"] != actor.id:
+        raise NotAssigned(
+            "this inspection is assigned to another inspector; a supervisor may reassign it",
+            declaration=decl.reference,
+        )
+
+
 def reassign(
     *, uow: UnitOfWork, actor: User, declaration_id: str, inspector_id: str, reason: str
 ) -> str:
@@ -90,6 +112,8 @@ def reassign(
             field="inspector_id",
             crossing=decl.crossing_code,
         )
+    if any(c["kind"] == "inspection" for c in uow.declarations.checks_of(decl.id)):
+        raise Conflict("the inspection's result is recorded already: it cannot be reassigned")
     history = uow.risk.assignments_of(decl.id)
     if history and history[-1]["inspector_id"] == inspector_id:
         raise Conflict("the inspection is already assigned to this inspector")
