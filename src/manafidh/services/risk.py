@@ -22,7 +22,7 @@ from manafidh.domain.risk.scoring import (
     ScoringModel,
     declaration_record,
 )
-from manafidh.domain.risk.selection import apply_score
+from manafidh.domain.risk.selection import apply_score, with_rule_weights
 from manafidh.services import journal, risk_assignment
 from manafidh.services.ports import UnitOfWork
 
@@ -176,7 +176,11 @@ def select(
     scored = score_declaration(uow, decl, customs_value_iqd=customs_value_iqd)
     if scored.score is None:
         note = f"risk score unavailable ({scored.fallback}): lane from the rules"
+        if decision.score_weights:
+            note += "; rule score weights wait for a model"
         return _assigned(uow, decl, replace(decision, reasons=[*decision.reasons, note]), scored)
+    if decision.score_weights:
+        scored = replace(scored, score=with_rule_weights(scored.score, decision.score_weights))
     assert decl.acceptance_date is not None
     target = target_red_share(uow, decl.crossing_code, decl.acceptance_date)
     threshold = (

@@ -981,3 +981,19 @@ inspection_assignments = Table(
     Column("assigned_by", String(32), nullable=False),
     Column("reasons", JSON, nullable=False),
 )
+
+# -- lane rule conditions on facts and score-weight actions (issue #5, migration 0009) ----------
+# Appended rather than written into ``lane_rules`` above, to keep this change additive.
+for _column in (
+    Column("declarant_id", String(32), nullable=True),
+    Column("valuation_flag", Boolean, nullable=True),
+    Column("weight_mismatch", Boolean, nullable=True),
+    Column("exemption_use", Boolean, nullable=True),
+    Column("hour_from", Integer, nullable=True),
+    Column("hour_to", Integer, nullable=True),
+    Column("first_declarations", Integer, nullable=True),
+    Column("score_weight", ExactDecimal, nullable=True),
+):
+    lane_rules.append_column(_column)
+# "A trader's first declarations" counts an importer's declarations at every lodging.
+Index("ix_declaration_versions_importer_tax_id", declaration_versions.c.importer_tax_id)
