@@ -213,7 +213,7 @@ def _assess_and_select(uow: UnitOfWork, decl: Declaration, *, rng: random.Random
     )
     scored = None
     if first_selection:
-        decision, scored = risk.select(uow, decl, decision, assessment.customs_value_iqd)
+        decision, scored = risk.select(uow, decl, decision, assessment.customs_value_iqd, rng)
     reason = "; ".join(decision.reasons) if first_selection else "lane kept from first selection"
     # The order comes first: it resets 'settled' when more is due, so that a declaration paid
     # before an amendment cannot slip to 'paid' without paying the difference.

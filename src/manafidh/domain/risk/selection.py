@@ -28,7 +28,13 @@ def score_threshold(recent_scores: Sequence[float], target_share: Decimal) -> fl
         return None
     ranked = sorted(recent_scores, reverse=True)
     k = max(1, math.ceil(len(ranked) * float(target_share)))
-    return ranked[k - 1]
+    threshold = ranked[k - 1]
+    # A model that barely separates declarations (a first model on little data scores many the
+    # same) would send every tie red: far beyond capacity. Then there is no usable threshold.
+    at_or_above = sum(1 for s in ranked if s >= threshold)
+    if at_or_above > max(2 * k, k + MIN_RECENT_SCORES // 10):
+        return None
+    return threshold
 
 
 def apply_score(
@@ -42,7 +48,10 @@ def apply_score(
     """The decision with the score's reason added; red when the score reaches the threshold."""
     base = f"risk score {score:.3f} (model {model_version})"
     if threshold is None or target_share is None:
-        note = f"{base}; no threshold yet (too few recent scores or no target): rules decide"
+        note = (
+            f"{base}; no threshold yet (too few recent scores, scores that do not separate,"
+            " or no target): rules decide"
+        )
         return replace(decision, reasons=[*decision.reasons, note])
     share = f"{(target_share * 100).normalize()}%"
     if score >= threshold:
