@@ -106,9 +106,7 @@ def past_facts(uow: UnitOfWork, decl: Declaration, rule: LaneRule) -> RuleFacts:
         known = visit is not None and visit.weight_state is not WeightState.PENDING
         mismatch = visit.weight_state is WeightState.MISMATCH if visit and known else None
     if "first_declarations" in wanted:
-        prior = uow.risk.importer_declarations_before(
-            decl.content.importer_tax_id, decl.lodged_at
-        )
+        prior = uow.risk.importer_declarations_before(decl.content.importer_tax_id, decl.lodged_at)
     return RuleFacts(
         declarant_id=decl.declarant_id,
         valuation_flagged=flagged,
