@@ -186,21 +186,21 @@ def select(
             note += "; rule score weights wait for a model"
         decision = replace(decision, reasons=[*decision.reasons, note])
         return _assigned(uow, decl, decision, scored, rng)
-    if decision.score_weights:
-        scored = replace(scored, score=with_rule_weights(scored.score, decision.score_weights))
+    score = with_rule_weights(scored.score, decision.score_weights)
+    scored = replace(scored, score=score)
     assert decl.acceptance_date is not None
     target = target_red_share(uow, decl.crossing_code, decl.acceptance_date)
     threshold = (
         uow.risk.score_threshold(
-            decl.crossing_code, decl.acceptance_date, scored.score.model_version, target
+            decl.crossing_code, decl.acceptance_date, score.model_version, target
         )
         if target is not None
         else None
     )
     decided = apply_score(
         decision,
-        score=scored.score.value,
-        model_version=scored.score.model_version,
+        score=score.value,
+        model_version=score.model_version,
         threshold=threshold,
         target_share=target,
     )
