@@ -20,11 +20,13 @@ _DRAW = random.SystemRandom()
 
 
 def _inspectors(uow: UnitOfWork, crossing_code: str) -> list[str]:
-    return sorted(
-        u.id
+    # In username order, so that a seeded draw (a simulation) picks the same people every run.
+    found = [
+        u
         for u in uow.users.all()
         if u.role is Role.INSPECTOR and u.active and u.works_at(crossing_code)
-    )
+    ]
+    return [u.id for u in sorted(found, key=lambda u: u.username)]
 
 
 def draw_inspector(
