@@ -103,3 +103,41 @@ def test_a_supervisor_reassigns_an_inspection_over_http_and_a_trader_cannot_see_
         headers=supervisor,
     )
     assert r.status_code == 422
+
+
+def test_rules_on_facts_and_score_weights_are_managed_over_http(client, auth):
+    admin = auth("admin")
+    weight = {
+        "name": "Night lodgings",
+        "hour_from": 20,
+        "hour_to": 6,
+        "score_weight": "1.5",
+        "valid_from": "2026-03-16",
+        "reason": "night lodgings hide more undervaluation",
+    }
+    r = client.post("/api/v1/risk/rules", json=weight, headers=admin)
+    assert r.status_code == 201, r.text
+    assert (r.json()["lane"], r.json()["score_weight"]) == ("green", "1.5")
+    first = {
+        "name": "New importers",
+        "first_declarations": 3,
+        "valuation_flag": True,
+        "valid_from": "2026-03-16",
+        "reason": "new traders with low values",
+    }
+    r = client.post("/api/v1/risk/rules", json=first, headers=admin)
+    assert r.status_code == 201, r.text
+    assert r.json()["lane"] == "red"
+    listed = {x["name"]: x for x in client.get("/api/v1/risk/rules", headers=admin).json()}
+    assert listed["New importers"]["first_declarations"] == 3
+    assert listed["Night lodgings"]["hour_to"] == 6
+    before = client.get("/api/v1/risk/rules", headers=admin).json()
+    for bad in (
+        {**weight, "lane": "red"},  # a lane and a weight
+        {**weight, "hour_to": None},  # half a time window
+        {**first, "first_declarations": 0},
+        {**weight, "score_weight": "0"},
+    ):
+        r = client.post("/api/v1/risk/rules", json=bad, headers=admin)
+        assert r.status_code == 422, (bad, r.text)
+    assert client.get("/api/v1/risk/rules", headers=admin).json() == before

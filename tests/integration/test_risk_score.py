@@ -102,6 +102,19 @@ def history(container, make_user):
     return trader
 
 
+def _assigned_inspector(container):
+    """The inspector the history's inspections were drawn for (the crossing's only one)."""
+    with container.uow(readonly=True) as uow:
+        (inspector,) = {
+            a["inspector_id"]
+            for d in uow.risk.training_records(datetime(2026, 4, 1, tzinfo=UTC))
+            for a in uow.risk.assignments_of(d.key)
+        }
+        user = uow.users.get(inspector)
+    assert user is not None
+    return user
+
+
 def test_without_a_model_a_declaration_keeps_its_rule_lane_and_says_why(container, make_user):
     trader = make_user("trader")
     decl = _submit(container, trader, _tobacco("IQ-100200300", "5000.00"))
@@ -289,7 +302,7 @@ def test_only_an_admin_changes_rules(container, make_user):
 def test_the_report_gives_hit_rates_per_lane_and_rule_and_revenue_per_inspection(
     container, make_user, history
 ):
-    inspector = make_user("inspector", crossings=["SHL"])
+    inspector = _assigned_inspector(container)
     with container.uow(readonly=True) as uow:
         found = [
             o
@@ -324,7 +337,7 @@ def test_the_report_gives_hit_rates_per_lane_and_rule_and_revenue_per_inspection
 
 
 def test_extra_duty_needs_a_finding_and_the_crossings_inspector(container, make_user, history):
-    inspector = make_user("inspector", crossings=["SHL"])
+    inspector = _assigned_inspector(container)
     elsewhere = make_user("inspector", crossings=["ZRB"])
     with container.uow(readonly=True) as uow:
         outcomes = uow.risk.control_outcomes(

@@ -25,7 +25,7 @@ from manafidh.domain.declarations.model import Lane
 from manafidh.domain.errors import ValidationFailed
 from manafidh.domain.risk.lanes import LaneRule
 from manafidh.simulation import catalogue, traffic
-from manafidh.simulation.runner import Report, simulate
+from manafidh.simulation.runner import STARTING_RULES, Report, simulate
 
 ALL = ("SHL", "SHB", "ZRB", "MNT", "MND", "PWK", "BSH", "HJO", "TWL")
 DAY = date(2026, 3, 10)  # a Tuesday
@@ -291,3 +291,49 @@ def test_a_truck_that_runs_the_gate_raises_an_alarm_and_some_trucks_stay_in_the_
     assert alarms == ["exit_without_release"] * report.exit_alarms
     assert report.exited == states["exited"] > 0
     assert sum(report.in_yard.values()) == report.declarations - report.exited > 0
+
+
+def _inspections(c: Container) -> list[tuple[Any, ...]]:
+    d, k, u, x = t.declarations.c, t.checks.c, t.users.c, t.inspection_results.c
+    with c.engine.connect() as conn:
+        checks = conn.execute(
+            select(d.reference, u.username, k.found, k.fraud_kind)
+            .join(t.checks, k.declaration_id == d.id)
+            .join(t.users, u.id == k.actor)
+            .where(k.kind == "inspection")
+            .order_by(d.reference)
+        ).all()
+        extra = conn.execute(
+            select(d.reference, x.extra_duty_iqd)
+            .join(t.inspection_results, x.declaration_id == d.id)
+            .order_by(d.reference)
+        ).all()
+    return [*map(tuple, checks), *map(tuple, extra)]
+
+
+def test_with_the_starting_rules_the_same_seed_gives_the_same_inspections_by_the_same_people(
+    container, other_container
+):
+    config = traffic.TrafficConfig(scale=0.1, misdeclaration_rate=0.4)
+    runs = [
+        _run(
+            c,
+            _plan(seed=9, days=2, crossings=("SHL",), config=config),
+            seed=9,
+            config=config,
+            profile=STARTING_RULES,
+            nightly_valuation=True,
+        )
+        for c in (container, other_container)
+    ]
+    assert runs[0] == runs[1]
+    assert runs[0].rules_enabled == len(STARTING_RULES)
+    assert runs[0].inspections > 5
+    assert _signature(container) == _signature(other_container)
+    assert _inspections(container) == _inspections(other_container)
+    # Three inspectors share the work, as drawn, and no one else recorded an inspection.
+    assert {name for _, name, *_ in _inspections(container)[: runs[0].inspections]} <= {
+        "inspector.shl",
+        "inspector2.shl",
+        "inspector3.shl",
+    }

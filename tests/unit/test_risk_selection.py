@@ -69,3 +69,12 @@ def test_the_random_control_rate_holds_over_many_declarations():
     )
     # 2 % of 20,000 is 400; the binomial standard deviation is about 20: allow 4 of them.
     assert 320 <= picked <= 480
+
+
+def test_scores_that_do_not_separate_give_no_threshold_rather_than_all_red():
+    # A first model on little data gives most declarations the same score: ">= threshold"
+    # would send them all red, far beyond the crossing's capacity.
+    flat = [0.25] * 95 + [0.3, 0.4, 0.5, 0.6, 0.7]
+    assert score_threshold(flat, Decimal("0.08")) is None
+    spread = [i / 100 for i in range(100)]
+    assert score_threshold(spread + [0.5] * 3, Decimal("0.08")) is not None

@@ -240,6 +240,11 @@ def train(
     for combo in itertools.product(*space.values()):
         choice = dict(zip(space.keys(), combo, strict=True))
         use_history = bool(choice.pop("history"))
+        if "min_child_samples" in choice:
+            # A first model trains on a few hundred outcomes: 20 rows per leaf would allow no
+            # split at all. Large training sets (400 rows and more) keep the grid's value.
+            small = max(5, len(train_labeled) // 20)
+            choice["min_child_samples"] = min(int(choice["min_child_samples"]), small)
         model = RiskModel(
             booster=None,  # type: ignore[arg-type]  # set once chosen
             entity_keys=tuple(entity_keys),

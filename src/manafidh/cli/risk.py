@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import typer
@@ -14,6 +14,7 @@ from manafidh.adapters import risk_model
 from manafidh.cli.common import console, container, one_line_errors
 from manafidh.domain.clock import local_date
 from manafidh.domain.declarations.model import Lane
+from manafidh.domain.errors import ValidationFailed
 from manafidh.domain.risk.features import RiskRecord
 from manafidh.domain.risk.lanes import LaneRule
 from manafidh.services import risk, risk_reports, risk_rules
@@ -77,39 +78,52 @@ def models() -> None:
     console.print(table)
 
 
-def _rule(
-    name: str,
-    lane: Lane,
-    valid_from: datetime | None,
-    hs_prefix: str | None,
-    origin: str | None,
-    crossing: str | None,
-    importer: str | None,
-    min_value_iqd: str | None,
-) -> LaneRule:
+def _decimal(text: str | None, option: str) -> Decimal | None:
+    if not text:
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise ValidationFailed(f"{option} must be a number, not {text!r}") from None
+
+
+def _rule(name: str, lane: Lane | None, valid_from: datetime | None, **conditions: Any) -> LaneRule:
     c = container()
+    min_value = _decimal(conditions.pop("min_value_iqd", None), "--min-value-iqd")
+    score_weight = _decimal(conditions.pop("score_weight", None), "--score-weight")
     return LaneRule(
         id=0,
         name=name,
-        lane=lane,
+        lane=lane or (Lane.GREEN if score_weight is not None else Lane.RED),
         valid_from=valid_from.date() if valid_from else local_date(c.clock.now()),
         valid_to=None,
-        hs_prefix=hs_prefix,
-        origin_country=origin,
-        crossing_code=crossing,
-        importer_tax_id=importer,
-        min_customs_value_iqd=Decimal(min_value_iqd) if min_value_iqd else None,
+        origin_country=conditions.pop("origin", None),
+        crossing_code=conditions.pop("crossing", None),
+        importer_tax_id=conditions.pop("importer", None),
+        min_customs_value_iqd=min_value,
+        score_weight=score_weight,
+        **{k: (v or None) if isinstance(v, bool) else v for k, v in conditions.items()},
     )
 
 
 NAME = typer.Option("what-if", help="Rule name")
-LANE = typer.Option(Lane.RED, help="Lane the rule sends to: yellow or red")
+LANE = typer.Option(None, help="Lane the rule sends to: yellow or red (default red)")
 FROM = typer.Option(None, formats=["%Y-%m-%d"], help="First day (default: today)")
 HS = typer.Option(None, help="HS code or chapter prefix")
 ORIGIN = typer.Option(None, help="Origin country (ISO alpha-2)")
 CROSSING = typer.Option(None, help="Crossing code")
 IMPORTER = typer.Option(None, help="Importer tax id")
 MIN_VALUE = typer.Option(None, help="Minimum customs value in IQD")
+DECLARANT = typer.Option(None, help="Declarant (user id of the broker or trader who lodges)")
+VALUATION = typer.Option(False, "--valuation-flag", help="A line far below its reference value")
+WEIGHT = typer.Option(False, "--weight-mismatch", help="The weighbridge disagrees with the papers")
+EXEMPTION = typer.Option(False, "--exemption-use", help="An exemption relieves some duty")
+HOUR_FROM = typer.Option(None, min=0, max=23, help="Lodged from this hour (Iraq time)")
+HOUR_TO = typer.Option(None, min=0, max=24, help="Lodged before this hour (may wrap midnight)")
+FIRST = typer.Option(None, min=1, max=1000, help="The importer's first N declarations")
+SCORE_WEIGHT = typer.Option(
+    None, help="Instead of a lane: add this weight (log-odds, e.g. 1.5) to the risk score"
+)
 
 
 @app.command("rules")
@@ -118,15 +132,15 @@ def rules() -> None:
     c = container()
     with one_line_errors(), c.uow(readonly=True) as uow:
         found = uow.reference.lane_rules()
-    table = Table("id", "name", "lane", "from", "to", "conditions")
+    table = Table("id", "name", "action", "from", "to", "conditions")
     for r in found:
-        cond = {
-            k: v
-            for k, v in vars(r).items()
-            if k not in ("id", "name", "lane", "valid_from", "valid_to") and v is not None
-        }
         table.add_row(
-            str(r.id), r.name, r.lane.value, str(r.valid_from), str(r.valid_to or ""), str(cond)
+            str(r.id),
+            r.name,
+            r.action(),
+            str(r.valid_from),
+            str(r.valid_to or ""),
+            str(r.conditions),
         )
     console.print(table)
 
@@ -135,17 +149,28 @@ def rules() -> None:
 def backtest(
     since: datetime = typer.Option(..., formats=["%Y-%m-%d"], help="First day of history"),
     until: datetime = typer.Option(..., formats=["%Y-%m-%d"], help="Last day of history"),
-    lane: Lane = LANE,
+    lane: Lane | None = LANE,
     hs_prefix: str | None = HS,
     origin: str | None = ORIGIN,
     crossing: str | None = CROSSING,
     importer: str | None = IMPORTER,
     min_value_iqd: str | None = MIN_VALUE,
+    declarant_id: str | None = DECLARANT,
+    valuation_flag: bool = VALUATION,
+    weight_mismatch: bool = WEIGHT,
+    exemption_use: bool = EXEMPTION,
+    hour_from: int | None = HOUR_FROM,
+    hour_to: int | None = HOUR_TO,
+    first_declarations: int | None = FIRST,
+    score_weight: str | None = SCORE_WEIGHT,
 ) -> None:
     """Try a rule on past declarations: how many it hits and what share were found fraudulent."""
     c = container()
     with one_line_errors():
-        rule = _rule("what-if", lane, since, hs_prefix, origin, crossing, importer, min_value_iqd)
+        conditions = dict(locals())
+        for k in ("c", "since", "until", "lane"):
+            conditions.pop(k)
+        rule = _rule("what-if", lane, since, **conditions)
         with c.uow(readonly=True) as uow:
             result = risk_rules.backtest_rule(
                 uow=uow, actor=None, rule=rule, since=since.date(), until=until.date()
@@ -161,22 +186,33 @@ def backtest(
 def rule_add(
     name: str = typer.Option(..., help="Rule name"),
     reason: str = typer.Option(..., help="Why (kept with the rule and in the audit log)"),
-    lane: Lane = LANE,
+    lane: Lane | None = LANE,
     valid_from: datetime | None = FROM,
     hs_prefix: str | None = HS,
     origin: str | None = ORIGIN,
     crossing: str | None = CROSSING,
     importer: str | None = IMPORTER,
     min_value_iqd: str | None = MIN_VALUE,
+    declarant_id: str | None = DECLARANT,
+    valuation_flag: bool = VALUATION,
+    weight_mismatch: bool = WEIGHT,
+    exemption_use: bool = EXEMPTION,
+    hour_from: int | None = HOUR_FROM,
+    hour_to: int | None = HOUR_TO,
+    first_declarations: int | None = FIRST,
+    score_weight: str | None = SCORE_WEIGHT,
 ) -> None:
-    """Add a lane rule from a day on."""
+    """Add a lane rule (or a score-weight rule) from a day on."""
     c = container()
     with one_line_errors():
-        rule = _rule(name, lane, valid_from, hs_prefix, origin, crossing, importer, min_value_iqd)
+        conditions = dict(locals())
+        for k in ("c", "name", "reason", "lane", "valid_from"):
+            conditions.pop(k)
+        rule = _rule(name, lane, valid_from, **conditions)
         with c.uow() as uow:
             added = risk_rules.add_rule(uow=uow, actor=None, rule=rule, reason=reason)
     console.print(
-        f"lane rule {added.id} '{added.name}' -> {added.lane.value} from {added.valid_from}"
+        f"lane rule {added.id} '{added.name}' -> {added.action()} from {added.valid_from}"
     )
 
 

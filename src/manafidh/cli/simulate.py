@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from string import ascii_letters, digits
@@ -25,7 +25,7 @@ from manafidh.domain.errors import ValidationFailed
 from manafidh.domain.identity import Role
 from manafidh.services import identity, reference
 from manafidh.simulation import catalogue, traffic
-from manafidh.simulation.runner import Report, simulate, staff_username
+from manafidh.simulation.runner import STARTING_RULES, Report, simulate, staff_username
 
 DEMO_DB = Path("var/demo.db")
 DEMO_CROSSINGS = ("SHL", "ZRB")  # the busiest: each gets its own officer, inspector, supervisor
@@ -93,9 +93,12 @@ def run(
     win: Window,
     codes: Sequence[str],
     scale: float,
+    misdeclaration_rate: float | None = None,
 ) -> Report:
     """Plan and play the traffic of ``win`` with a progress bar."""
     config = traffic.TrafficConfig(scale=scale)
+    if misdeclaration_rate is not None:
+        config = replace(config, misdeclaration_rate=misdeclaration_rate)
     arrivals = [
         a
         for a in traffic.plan(
@@ -120,6 +123,8 @@ def run(
             seed=seed,
             until=win.until,
             progress=lambda done, _total: bar.update(task, completed=done),
+            profile=STARTING_RULES,
+            nightly_valuation=True,
         )
 
 
@@ -134,6 +139,8 @@ def print_report(report: Report) -> None:
         ("lanes", lanes or "-"),
         ("misdeclared (ground truth)", _counts(report.misdeclared)),
         ("findings at controls", _counts(report.findings)),
+        ("inspections by the assigned inspectors", f"{report.inspections}"),
+        ("extra duty recorded by inspectors", f"{report.extra_duty_iqd:,.0f} IQD"),
         ("supplementary declarations", f"{report.amendments}"),
         ("payments", f"{report.payments} ({report.paid_iqd:,.0f} IQD)"),
         ("released", f"{report.released}"),
@@ -141,6 +148,8 @@ def print_report(report: Report) -> None:
         ("exit-without-release alarms", f"{report.exit_alarms}"),
         ("still in the yard", _counts(report.in_yard)),
     ]
+    if report.rules_enabled:
+        rows.append(("starting lane rules enabled", f"{report.rules_enabled}"))
     if report.amendments_refused:
         rows.append(("supplementary declarations refused", f"{report.amendments_refused}"))
     if report.released_with_unpaid_supplement:
@@ -169,16 +178,29 @@ def simulate_command(
     scale: float = typer.Option(
         traffic.TrafficConfig().scale, help="Share of full-scale traffic (1.0: ~490 trucks/day)"
     ),
+    misdeclaration_rate: float = typer.Option(
+        traffic.TrafficConfig().misdeclaration_rate,
+        help="Share of trucks whose papers are false (habitual importers more often)",
+    ),
 ) -> None:
     """Simulate realistic traffic at the crossings through the service layer."""
     c = container()
     with one_line_errors():
         if scale <= 0:
             raise ValidationFailed("--scale must be positive", field="scale")
+        if not 0 <= misdeclaration_rate <= 0.5:
+            raise ValidationFailed("--misdeclaration-rate must be 0 to 0.5", field="rate")
         win = window(days=days, start=start, now=datetime.now(UTC))
         codes = crossing_codes(c, crossings)
         check_rates(c, win.start)
-    report = run(c, seed=seed, win=win, codes=codes, scale=scale)
+    report = run(
+        c,
+        seed=seed,
+        win=win,
+        codes=codes,
+        scale=scale,
+        misdeclaration_rate=misdeclaration_rate,
+    )
     console.print(
         f"seed {seed}: {win.days} day(s) from {win.start.isoformat()} at {', '.join(codes)}"
     )

@@ -23,7 +23,7 @@ from manafidh.domain.parameters import RANDOM_CONTROL_RATE
 from manafidh.domain.payments.orders import OrderState, PaymentOrder, creditor_reference
 from manafidh.domain.risk.lanes import LaneDecision, select_lane
 from manafidh.domain.tariff.assessment import Assessment
-from manafidh.services import journal, ledger, revenue_reports, risk, tariff
+from manafidh.services import journal, ledger, revenue_reports, risk, risk_facts, tariff
 from manafidh.services.access import load_for
 from manafidh.services.ports import UnitOfWork
 
@@ -200,18 +200,20 @@ def _assess_and_select(uow: UnitOfWork, decl: Declaration, *, rng: random.Random
     decl.mark_assessed(at=now, actor=SYSTEM)
     first_selection = decl.lane is None
     rate = uow.reference.parameters().get(RANDOM_CONTROL_RATE, decl.acceptance_date).value
+    rules = uow.reference.lane_rules()
     decision = select_lane(
         content=decl.content,
         crossing_code=decl.crossing_code,
         customs_value_iqd=assessment.customs_value_iqd,
         day=decl.acceptance_date,
-        rules=uow.reference.lane_rules(),
+        rules=rules,
         random_rate=rate,
         rng=rng,
+        facts=risk_facts.rule_facts(uow, decl, assessment_id=assessment.id, rules=rules),
     )
     scored = None
     if first_selection:
-        decision, scored = risk.select(uow, decl, decision, assessment.customs_value_iqd)
+        decision, scored = risk.select(uow, decl, decision, assessment.customs_value_iqd, rng)
     reason = "; ".join(decision.reasons) if first_selection else "lane kept from first selection"
     # The order comes first: it resets 'settled' when more is due, so that a declaration paid
     # before an amendment cannot slip to 'paid' without paying the difference.

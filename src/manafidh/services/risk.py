@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -22,7 +23,7 @@ from manafidh.domain.risk.scoring import (
     ScoringModel,
     declaration_record,
 )
-from manafidh.domain.risk.selection import apply_score
+from manafidh.domain.risk.selection import apply_score, with_rule_weights
 from manafidh.services import journal, risk_assignment
 from manafidh.services.ports import UnitOfWork
 
@@ -166,43 +167,58 @@ def _cut_day(labeled: Sequence[RiskRecord]) -> date:
 
 
 def select(
-    uow: UnitOfWork, decl: Declaration, decision: LaneDecision, customs_value_iqd: Decimal
+    uow: UnitOfWork,
+    decl: Declaration,
+    decision: LaneDecision,
+    customs_value_iqd: Decimal,
+    rng: random.Random | None = None,
 ) -> tuple[LaneDecision, Scored]:
     """Score a declaration at its first lane selection; red when it reaches the day's threshold.
 
     The rules and the random control have decided already; the score can only make the lane
-    stricter. Without a usable model the rules' lane stands and the reason says why.
+    stricter. Without a usable model the rules' lane stands and the reason says why. ``rng``
+    draws a red declaration's inspector (the system's unpredictable draw when None).
     """
     scored = score_declaration(uow, decl, customs_value_iqd=customs_value_iqd)
     if scored.score is None:
         note = f"risk score unavailable ({scored.fallback}): lane from the rules"
-        return _assigned(uow, decl, replace(decision, reasons=[*decision.reasons, note]), scored)
+        if decision.score_weights:
+            note += "; rule score weights wait for a model"
+        decision = replace(decision, reasons=[*decision.reasons, note])
+        return _assigned(uow, decl, decision, scored, rng)
+    score = with_rule_weights(scored.score, decision.score_weights)
+    scored = replace(scored, score=score)
     assert decl.acceptance_date is not None
     target = target_red_share(uow, decl.crossing_code, decl.acceptance_date)
     threshold = (
         uow.risk.score_threshold(
-            decl.crossing_code, decl.acceptance_date, scored.score.model_version, target
+            decl.crossing_code, decl.acceptance_date, score.model_version, target
         )
         if target is not None
         else None
     )
     decided = apply_score(
         decision,
-        score=scored.score.value,
-        model_version=scored.score.model_version,
+        score=score.value,
+        model_version=score.model_version,
         threshold=threshold,
         target_share=target,
     )
-    return _assigned(uow, decl, decided, scored)
+    return _assigned(uow, decl, decided, scored, rng)
 
 
 def _assigned(
-    uow: UnitOfWork, decl: Declaration, decision: LaneDecision, scored: Scored
+    uow: UnitOfWork,
+    decl: Declaration,
+    decision: LaneDecision,
+    scored: Scored,
+    rng: random.Random | None,
 ) -> tuple[LaneDecision, Scored]:
     """A red decision gets its inspector drawn now (stored with the score)."""
     if decision.lane is not Lane.RED:
         return decision, scored
-    return decision, replace(scored, assignment=risk_assignment.draw_inspector(uow, decl))
+    drawn = risk_assignment.draw_inspector(uow, decl, rng)
+    return decision, replace(scored, assignment=drawn)
 
 
 def target_red_share(uow: UnitOfWork, crossing_code: str, day: date) -> Decimal | None:

@@ -20,11 +20,13 @@ _DRAW = random.SystemRandom()
 
 
 def _inspectors(uow: UnitOfWork, crossing_code: str) -> list[str]:
-    return sorted(
-        u.id
+    # In username order, so that a seeded draw (a simulation) picks the same people every run.
+    found = [
+        u
         for u in uow.users.all()
         if u.role is Role.INSPECTOR and u.active and u.works_at(crossing_code)
-    )
+    ]
+    return [u.id for u in sorted(found, key=lambda u: u.username)]
 
 
 def draw_inspector(
@@ -74,6 +76,28 @@ def store_assignment(
     )
 
 
+class NotAssigned(Forbidden):
+    """Someone other than the inspection's assigned inspector tried to record its result."""
+
+    code = "not_assigned_inspector"
+
+
+def require_assigned(uow: UnitOfWork, actor: User, decl: Declaration) -> None:
+    """Only the inspector the inspection is assigned to now may record its result."""
+    history = uow.risk.assignments_of(decl.id)
+    if not history:
+        # Nobody was on duty at the draw: a supervisor assigns one (reassign), nobody chooses.
+        raise Conflict(
+            "no inspector is assigned to this inspection yet: a supervisor assigns one",
+            declaration=decl.reference,
+        )
+    if history[-1]["inspector_id"] != actor.id:
+        raise NotAssigned(
+            "this inspection is assigned to another inspector; a supervisor may reassign it",
+            declaration=decl.reference,
+        )
+
+
 def reassign(
     *, uow: UnitOfWork, actor: User, declaration_id: str, inspector_id: str, reason: str
 ) -> str:
@@ -90,6 +114,8 @@ def reassign(
             field="inspector_id",
             crossing=decl.crossing_code,
         )
+    if any(c["kind"] == "inspection" for c in uow.declarations.checks_of(decl.id)):
+        raise Conflict("the inspection's result is recorded already: it cannot be reassigned")
     history = uow.risk.assignments_of(decl.id)
     if history and history[-1]["inspector_id"] == inspector_id:
         raise Conflict("the inspection is already assigned to this inspector")
@@ -116,14 +142,3 @@ def reassign(
     )
     uow.commit()
     return inspector_id
-
-
-def require_assigned(uow: UnitOfWork, actor: User, decl: Declaration) -> None:
-    """Refuse an inspector an inspection currently assigned to another inspector."""
-    if actor.role is not Role.INSPECTOR:
-        return
-    history = uow.risk.assignments_of(decl.id)
-    if history and history[-1]["inspector_id"] != actor.id:
-        raise Forbidden(
-            "this inspection is assigned to another inspector", declaration=decl.reference
-        )

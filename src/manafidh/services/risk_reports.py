@@ -11,7 +11,7 @@ from manafidh.domain.errors import IllegalTransition, ValidationFailed
 from manafidh.domain.identity import Permission, User
 from manafidh.domain.money import IQD_MINOR_UNITS, round_money
 from manafidh.domain.risk.report import risk_report
-from manafidh.services import journal
+from manafidh.services import journal, risk_assignment
 from manafidh.services.access import load_for, require_at
 from manafidh.services.ports import UnitOfWork
 
@@ -24,6 +24,7 @@ def record_extra_duty(
     """An inspector records the extra duty a finding of their inspection brought."""
     decl = load_for(uow, actor, declaration_id)
     require_at(actor, Permission.INSPECT, decl)
+    risk_assignment.require_assigned(uow, actor, decl)
     if not Decimal(0) < extra_duty_iqd <= MAX_EXTRA_DUTY_IQD:
         raise ValidationFailed("extra duty must be positive", field="extra_duty_iqd")
     amount = round_money(extra_duty_iqd, IQD_MINOR_UNITS)

@@ -11,7 +11,7 @@ from manafidh.domain.errors import NotFound, ValidationFailed
 from manafidh.domain.identity import Permission, User
 from manafidh.domain.risk.backtest import BacktestResult, PastCase, backtest
 from manafidh.domain.risk.lanes import LaneRule
-from manafidh.services import journal
+from manafidh.services import journal, risk_facts
 from manafidh.services.ports import UnitOfWork
 
 
@@ -111,6 +111,7 @@ def backtest_rule(
                 decl.acceptance_date,
                 inspected,
                 found,
+                risk_facts.past_facts(uow, decl, rule),
             )
         )
     return backtest(rule, cases)

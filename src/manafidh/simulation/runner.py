@@ -12,21 +12,32 @@ import random
 import secrets
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import IntEnum
 from typing import Any
 
 from manafidh.adapters.db.simulation import TruthRow, add_truth
 from manafidh.bootstrap import Container, bootstrap
-from manafidh.domain.clock import FixedClock
+from manafidh.domain.clock import FixedClock, local_date
 from manafidh.domain.declarations.model import Content, Declaration, Lane
 from manafidh.domain.declarations.states import State
 from manafidh.domain.errors import DomainError, ExitWithoutRelease, IllegalTransition
 from manafidh.domain.identity import Role, User
 from manafidh.domain.payments.orders import OrderState, PaymentOrder
-from manafidh.services import clearance, declarations, identity, payments
+from manafidh.domain.risk.lanes import LaneRule
+from manafidh.services import (
+    clearance,
+    declarations,
+    identity,
+    payments,
+    risk_assignment,
+    risk_reports,
+    risk_rules,
+    valuation,
+)
+from manafidh.services.ports import UnitOfWork
 from manafidh.simulation.traffic import Arrival, Pools, working_time
 
 TRUTH_BATCH = 500
@@ -68,6 +79,9 @@ class Report:
     lanes: Counter[str] = field(default_factory=Counter)
     misdeclared: Counter[str] = field(default_factory=Counter)
     findings: Counter[str] = field(default_factory=Counter)
+    inspections: int = 0
+    extra_duty_iqd: Decimal = Decimal(0)
+    rules_enabled: int = 0
     payments: int = 0
     paid_iqd: Decimal = Decimal(0)
     amendments: int = 0
@@ -87,10 +101,22 @@ def staff_username(role: Role, crossing_code: str) -> str:
 
 
 STAFF_ROLES = (Role.OFFICER, Role.INSPECTOR, Role.SUPERVISOR)
+# Inspections are drawn at random among a crossing's inspectors: a draw needs several.
+INSPECTORS_PER_CROSSING = 3
+
+
+def inspector_usernames(crossing_code: str) -> list[str]:
+    """The simulated inspectors of a crossing: ``inspector.shl``, ``inspector2.shl``, ..."""
+    first = staff_username(Role.INSPECTOR, crossing_code)
+    more = [
+        f"{Role.INSPECTOR.value}{n}.{crossing_code.lower()}"
+        for n in range(2, INSPECTORS_PER_CROSSING + 1)
+    ]
+    return [first, *more]
 
 
 def ensure_users(container: Container, crossings: Iterable[str], pools: Pools) -> dict[str, User]:
-    """Create the brokers and each crossing's officer, inspector and supervisor if missing."""
+    """Create the brokers and each crossing's officer, inspectors and supervisor if missing."""
     wanted: list[tuple[str, str, Role, list[str], str | None]] = [
         (b.username, b.full_name, Role.TRADER, [], b.tax_id) for b in pools.brokers
     ]
@@ -98,6 +124,9 @@ def ensure_users(container: Container, crossings: Iterable[str], pools: Pools) -
         for role in STAFF_ROLES:
             name = f"{role.value.title()} at {code} (simulated)"
             wanted.append((staff_username(role, code), name, role, [code], None))
+        for n, username in enumerate(inspector_usernames(code)[1:], start=2):
+            name = f"Inspector {n} at {code} (simulated)"
+            wanted.append((username, name, Role.INSPECTOR, [code], None))
     users: dict[str, User] = {}
     for username, full_name, role, posted, tax_id in wanted:
         with container.uow() as uow:
@@ -133,6 +162,8 @@ class Simulation:
         lane_rng: random.Random,
         until: datetime | None = None,
         progress: Progress | None = None,
+        profile: Sequence[LaneRule] = (),
+        nightly_valuation: bool = False,
     ) -> None:
         first = arrivals[0].at if arrivals else datetime.now(UTC)
         self.clock = FixedClock(first)
@@ -142,6 +173,10 @@ class Simulation:
         )
         self.lane_rng = lane_rng
         self.users = users
+        self.by_id = {u.id: u for u in users.values()}
+        self.profile = profile
+        self.nightly_valuation = nightly_valuation
+        self._day: date | None = None
         self.until = until
         self.progress = progress
         self.trucks = [
@@ -168,12 +203,14 @@ class Simulation:
             Step.EXIT: self._exit,
             Step.SNEAK: self._sneak,
         }
+        self._enable_profile()
         try:
             while self._queue:
                 at, step, _, n = heapq.heappop(self._queue)
                 if self.until is not None and at >= self.until:
                     break
                 self.clock.set(at)
+                self._new_day()
                 try:
                     handlers[Step(step)](self.trucks[n])
                 except DomainError as exc:
@@ -184,6 +221,35 @@ class Simulation:
             if truck.state is not None and truck.state is not State.EXITED:
                 self.report.in_yard[truck.state.value] += 1
         return self.report
+
+    def _enable_profile(self) -> None:
+        """The simulated risk committee enables its starting rules (once, by name)."""
+        if not self.profile:
+            return
+        with self.c.uow() as uow:
+            known = {r.name for r in uow.reference.lane_rules()}
+        today = local_date(self.clock.now())
+        for rule in self.profile:
+            if rule.name in known:
+                continue
+            with self.c.uow() as uow:
+                risk_rules.add_rule(
+                    uow=uow,
+                    actor=None,
+                    rule=replace(rule, valid_from=today),
+                    reason="Simulated deployment: the risk committee's starting rules",
+                )
+            self.report.rules_enabled += 1
+
+    def _new_day(self) -> None:
+        """At the first event of a day, the nightly job refreshes the valuation references."""
+        day = local_date(self.clock.now())
+        if day == self._day:
+            return
+        self._day = day
+        if self.nightly_valuation:
+            with self.c.uow() as uow:
+                valuation.refresh_reference_values(uow=uow, actor=None)
 
     def _push(self, at: datetime, step: Step, truck_no: int) -> None:
         self._counter += 1
@@ -270,7 +336,7 @@ class Simulation:
                 found = mis is not None and b.inspection_detects
                 decl = clearance.record_inspection(
                     uow=uow,
-                    actor=self._staff(Role.INSPECTOR, truck),
+                    actor=self._assigned_inspector(truck),
                     declaration_id=truck.declaration_id,
                     found=found,
                     fraud_kind=mis.kind if found and mis else None,
@@ -288,7 +354,26 @@ class Simulation:
         if found and mis:
             self.report.findings[mis.kind.value] += 1
             self._later(truck, b.resolve_after, Step.RESOLVE)
+        if truck.lane is Lane.RED:
+            self.report.inspections += 1
         self._seen(truck, decl)
+
+    def _assigned_inspector(self, truck: Truck) -> User:
+        """The inspector the system drew; when nobody was drawn, the supervisor assigns one."""
+        with self.c.uow(readonly=True) as uow:
+            history = uow.risk.assignments_of(truck.declaration_id)
+        if history:
+            return self.by_id[history[-1]["inspector_id"]]
+        inspector = self._staff(Role.INSPECTOR, truck)
+        with self.c.uow() as uow:
+            risk_assignment.reassign(
+                uow=uow,
+                actor=self._staff(Role.SUPERVISOR, truck),
+                declaration_id=truck.declaration_id,
+                inspector_id=inspector.id,
+                reason="No inspector was drawn at lane selection: assigned by the supervisor",
+            )
+        return inspector
 
     def _resolve(self, truck: Truck) -> None:
         with self.c.uow() as uow:
@@ -305,6 +390,8 @@ class Simulation:
     def _amend(self, truck: Truck) -> None:
         a = truck.arrival
         kind = a.misdeclaration.kind.value if a.misdeclaration else "irregularity"
+        with self.c.uow(readonly=True) as uow:
+            before_iqd = _total_due(uow, truck.declaration_id)
         try:
             with self.c.uow() as uow:
                 decl = declarations.amend(
@@ -331,9 +418,29 @@ class Simulation:
             return
         truck.amended, truck.awaiting_amendment = True, False
         self.report.amendments += 1
+        if truck.lane is Lane.RED:
+            self._extra_duty(truck, before_iqd)
         if has_open and a.behaviour.pay_after is not None:
             self._later(truck, a.behaviour.supplement_pay_after, Step.PAY)
         self._seen(truck, decl)
+
+    def _extra_duty(self, truck: Truck, before_iqd: Decimal) -> None:
+        """The inspector records the duty the finding brought: what the supplement added."""
+        with self.c.uow(readonly=True) as uow:
+            extra = _total_due(uow, truck.declaration_id) - before_iqd
+            history = uow.risk.assignments_of(truck.declaration_id)
+        if extra <= 0 or not history:
+            return  # e.g. an exempt or zero-rated line: nothing recovered
+        kind = truck.arrival.misdeclaration.kind.value if truck.arrival.misdeclaration else ""
+        with self.c.uow() as uow:
+            risk_reports.record_extra_duty(
+                uow=uow,
+                actor=self.by_id[history[-1]["inspector_id"]],
+                declaration_id=truck.declaration_id,
+                extra_duty_iqd=extra,
+                notes=f"Supplementary assessment after the {kind} finding",
+            )
+        self.report.extra_duty_iqd += extra
 
     def _release(self, truck: Truck) -> None:
         with self.c.uow() as uow:
@@ -389,14 +496,57 @@ def simulate(
     seed: int,
     until: datetime | None = None,
     progress: Progress | None = None,
+    profile: Sequence[LaneRule] = (),
+    nightly_valuation: bool = False,
 ) -> Report:
-    """Create the simulated users if missing, then play ``arrivals`` up to ``until``."""
+    """Create the simulated users if missing, then play ``arrivals`` up to ``until``.
+
+    ``profile`` are lane rules the simulated risk committee enables at the first arrival (if
+    no rule of the same name exists); ``nightly_valuation`` refreshes the valuation references
+    at the start of every simulated day, as a deployment's nightly job would.
+    """
     users = ensure_users(container, crossings, pools)
     lane_rng = random.Random(f"{seed}:lanes")
     sim = Simulation(
-        container, arrivals, users=users, lane_rng=lane_rng, until=until, progress=progress
+        container,
+        arrivals,
+        users=users,
+        lane_rng=lane_rng,
+        until=until,
+        progress=progress,
+        profile=profile,
+        nightly_valuation=nightly_valuation,
     )
     return sim.run()
+
+
+# The starting rules of a simulated deployment: a new importer's first declarations are
+# inspected, and so is a line declared far below the reference value of its goods (references
+# exist once a few days of clearances are in). They give the first inspection outcomes the
+# learned score trains on; the random control sample adds an unbiased share.
+STARTING_RULES = (
+    LaneRule(
+        0,
+        "New importer: first two declarations inspected",
+        Lane.RED,
+        date(2019, 1, 1),
+        None,
+        first_declarations=2,
+    ),
+    LaneRule(
+        0,
+        "Declared value far below the valuation reference",
+        Lane.RED,
+        date(2019, 1, 1),
+        None,
+        valuation_flag=True,
+    ),
+)
+
+
+def _total_due(uow: UnitOfWork, declaration_id: str) -> Decimal:
+    latest = uow.declarations.latest_assessment(declaration_id)
+    return latest.total_due_iqd if latest else Decimal(0)
 
 
 def _open_order(orders: Iterable[PaymentOrder]) -> PaymentOrder | None:

@@ -155,6 +155,14 @@ class SqlReferenceRepository:
                     crossing_code=r.crossing_code,
                     importer_tax_id=r.importer_tax_id,
                     min_customs_value_iqd=r.min_customs_value_iqd,
+                    declarant_id=r.declarant_id,
+                    valuation_flag=r.valuation_flag,
+                    weight_mismatch=r.weight_mismatch,
+                    exemption_use=r.exemption_use,
+                    hour_from=r.hour_from,
+                    hour_to=r.hour_to,
+                    first_declarations=r.first_declarations,
+                    score_weight=r.score_weight,
                 )
                 for r in rows
             ]

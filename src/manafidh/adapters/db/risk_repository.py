@@ -364,3 +364,14 @@ class SqlRiskRepository:
             .group_by(a.inspector_id)
         )
         return {i: int(n) for i, n in rows}
+
+    # -- rule facts ------------------------------------------------------------------------------
+    def importer_declarations_before(self, importer_tax_id: str, before: datetime) -> int:
+        """How many declarations an importer had lodged before an instant."""
+        v, d = t.declaration_versions.c, t.declarations.c
+        n = self.conn.execute(
+            select(func.count(func.distinct(v.declaration_id)))
+            .select_from(t.declaration_versions.join(t.declarations, d.id == v.declaration_id))
+            .where(v.importer_tax_id == importer_tax_id, d.lodged_at < before)
+        ).scalar()
+        return int(n or 0)

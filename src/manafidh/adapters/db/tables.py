@@ -144,6 +144,15 @@ lane_rules = Table(
     Column("created_by", String(32), nullable=False),
     _ts("created_at"),
     Column("reason", Text, nullable=False),
+    # Conditions on facts known at lodging, and a score weight instead of a lane (issue #5).
+    Column("declarant_id", String(32), nullable=True),
+    Column("valuation_flag", Boolean, nullable=True),
+    Column("weight_mismatch", Boolean, nullable=True),
+    Column("exemption_use", Boolean, nullable=True),
+    Column("hour_from", Integer, nullable=True),
+    Column("hour_to", Integer, nullable=True),
+    Column("first_declarations", Integer, nullable=True),
+    Column("score_weight", ExactDecimal, nullable=True),
 )
 
 counters = Table(
@@ -1075,3 +1084,6 @@ deferred_statements = Table(
     _ts("issued_at"),
     Column("issued_by", String(32), nullable=False),
 )
+
+# "A trader's first declarations" counts an importer's declarations at every lodging.
+Index("ix_declaration_versions_importer_tax_id", declaration_versions.c.importer_tax_id)

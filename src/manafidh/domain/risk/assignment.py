@@ -42,7 +42,7 @@ def choose_inspector(
             f"{len(inspectors) - len(eligible)} excluded: same importer within {gap_days} days"
         )
     least = min(workload.get(i, 0) for i in eligible)
-    pool = sorted(i for i in eligible if workload.get(i, 0) == least)
+    pool = [i for i in eligible if workload.get(i, 0) == least]  # in the given order
     if len(pool) < len(eligible):
         reasons.append(f"among the {len(pool)} least loaded today ({least} inspections each)")
     return Assignment(rng.choice(pool), reasons)

@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 from manafidh.domain.declarations.model import Content
-from manafidh.domain.risk.lanes import LaneRule
+from manafidh.domain.risk.lanes import LaneRule, RuleFacts
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,7 @@ class PastCase:
     day: date
     inspected: bool
     found: bool
+    facts: RuleFacts | None = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def backtest(rule: LaneRule, cases: Iterable[PastCase]) -> BacktestResult:
         n += 1
         inspected += case.inspected
         found += case.found
-        if rule.matches(case.content, case.crossing_code, case.customs_value_iqd):
+        if rule.matches(case.content, case.crossing_code, case.customs_value_iqd, case.facts):
             hits += 1
             hits_inspected += case.inspected
             hits_found += case.found

@@ -24,16 +24,31 @@ router = APIRouter(prefix="/api/v1/risk", tags=["risk"], responses=ERROR_RESPONS
 class RuleConditions(BaseModel):
     """What a rule matches; every set condition must hold."""
 
-    lane: Lane = Lane.RED
+    lane: Lane | None = Field(
+        None, description="yellow or red (default red, or none with a weight)"
+    )
     hs_prefix: str | None = Field(None, pattern=r"^\d{2,10}$")
     origin_country: str | None = Field(None, pattern=r"^[A-Z]{2}$")
     crossing_code: str | None = Field(None, max_length=8)
     importer_tax_id: str | None = Field(None, max_length=40)
     min_customs_value_iqd: Decimal | None = Field(None, ge=0, le=10**15, decimal_places=3)
+    declarant_id: str | None = Field(None, min_length=1, max_length=32)
+    valuation_flag: bool | None = Field(None, description="a line far below its reference value")
+    weight_mismatch: bool | None = Field(None, description="weighbridge disagrees with the papers")
+    exemption_use: bool | None = Field(None, description="an exemption relieves some duty")
+    hour_from: int | None = Field(None, ge=0, le=23, description="lodged from this hour (Iraq)")
+    hour_to: int | None = Field(None, ge=0, le=24, description="up to this hour (may wrap)")
+    first_declarations: int | None = Field(None, ge=1, le=1000, description="importer's first N")
+    score_weight: Decimal | None = Field(
+        None, ge=-10, le=10, decimal_places=3, description="added to the risk score (log-odds)"
+    )
 
     def rule(self, name: str, valid_from: date, valid_to: date | None = None) -> LaneRule:
-        """The domain rule these conditions describe."""
-        return LaneRule(id=0, name=name, valid_from=valid_from, valid_to=valid_to, **vars(self))
+        """The domain rule these conditions describe (a score-weight rule has no lane floor)."""
+        values = vars(self) | {
+            "lane": self.lane or (Lane.GREEN if self.score_weight is not None else Lane.RED)
+        }
+        return LaneRule(id=0, name=name, valid_from=valid_from, valid_to=valid_to, **values)
 
 
 class RuleIn(RuleConditions):
@@ -58,6 +73,14 @@ class RuleOut(BaseModel):
     crossing_code: str | None
     importer_tax_id: str | None
     min_customs_value_iqd: Decimal | None
+    declarant_id: str | None = None
+    valuation_flag: bool | None = None
+    weight_mismatch: bool | None = None
+    exemption_use: bool | None = None
+    hour_from: int | None = None
+    hour_to: int | None = None
+    first_declarations: int | None = None
+    score_weight: Decimal | None = None
 
 
 class RuleEndIn(BaseModel):

@@ -1,7 +1,7 @@
 """inspection evidence
 
 Revision ID: 0012
-Revises: 0008
+Revises: 0009
 Create Date: 2026-11-25 17:31:44.816588
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import manafidh.adapters.db.types as mtypes
 
 revision: str = "0012"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
