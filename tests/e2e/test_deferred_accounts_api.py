@@ -35,11 +35,14 @@ def test_finance_approves_a_trader_pays_from_the_account_and_the_limit_holds(cli
     assert r.json()["approved_by"]
     r = client.post(f"{BASE}/{number}/payments", json={"payment_reference": reference},
                     headers=trader)  # fmt: skip
+    assert r.status_code == 403  # the declarant names the importer; only its holder may charge
+    r = client.post(f"{BASE}/{number}/payments", json={"payment_reference": reference},
+                    headers=finance)  # fmt: skip
     assert r.status_code == 201, r.text
     assert Decimal(r.json()["amount_iqd"]) == amount
     second, _ = _order(client, trader)
     r = client.post(f"{BASE}/{number}/payments", json={"payment_reference": second},
-                    headers=trader)  # fmt: skip
+                    headers=finance)  # fmt: skip
     assert r.status_code == 409
     assert r.json()["error"]["code"] == "deferred_payment_refused"
     assert "limit" in r.json()["error"]["message"]
@@ -81,3 +84,26 @@ def test_the_foregone_report_comes_beside_collected_as_json_and_files(client, au
     r = client.get(url + "&format=csv", headers=analyst)
     assert r.text.splitlines()[0].endswith("foregone_iqd,foregone_percent_of_due")
     assert client.get(url, headers=auth("trader")).status_code == 403
+
+
+def test_the_holder_pays_from_its_own_account(client, auth, container):
+    from manafidh.domain.identity import Role
+    from manafidh.services import identity
+
+    with container.uow() as uow:
+        identity.create_user(
+            uow=uow, hasher=container.hasher, actor=None, username="holder", full_name="Holder",
+            role=Role.TRADER, password="correct horse battery", crossings=[],
+            tax_id=APPROVAL["trader_tax_id"],
+        )  # fmt: skip
+    token = client.post(
+        "/api/v1/auth/token", json={"username": "holder", "password": "correct horse battery"}
+    ).json()["token"]
+    holder = {"Authorization": f"Bearer {token}"}
+    reference, amount = _order(client, holder)
+    r = client.post(BASE, json={**APPROVAL, "limit_iqd": "1e9"}, headers=auth("finance"))
+    number = r.json()["number"]
+    r = client.post(f"{BASE}/{number}/payments", json={"payment_reference": reference},
+                    headers=holder)  # fmt: skip
+    assert r.status_code == 201, r.text
+    assert Decimal(client.get(f"{BASE}/{number}", headers=holder).json()["balance_iqd"]) == amount

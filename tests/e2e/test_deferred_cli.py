@@ -100,3 +100,9 @@ def test_approve_pay_refuse_when_suspended_and_read_the_balance(db, tmp_path, au
     assert bal["balance_iqd"] != "0.000"
     assert bal["state"] == "suspended"
     assert bal["events"] == ["approved", "suspended"]
+    out = ok(
+        manafidh("revenue", "report", "crossing-month-foregone", "--year", "2026", "--format",
+                 "csv", db=db, cwd=tmp_path)
+    )  # fmt: skip
+    assert out.splitlines()[0].endswith("foregone_iqd,foregone_percent_of_due")
+    assert out.splitlines()[1].startswith("SHL,2026-")  # the orders lodged above

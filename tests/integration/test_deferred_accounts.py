@@ -14,11 +14,13 @@ from tests.factories import content, item
 from manafidh.adapters.db import tables as t
 from manafidh.adapters.statements import digest, read_statement_file
 from manafidh.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from manafidh.domain.identity import Role
 from manafidh.domain.revenue.deferred import DeferredPaymentRefused
 from manafidh.domain.revenue.ledger import Account
 from manafidh.services import (
     declarations,
     deferred_accounts,
+    identity,
     ledger,
     reconciliation,
     revenue_reports,
@@ -27,6 +29,16 @@ from manafidh.simulation.statements import Credit, csv_statement
 
 HOLDER = "IQ-100200300"  # the factories' importer
 NUMBER = "DPAIQ100200300"
+
+
+def _holder(container):
+    """A trader user carrying the account holder's tax id."""
+    with container.uow() as uow:
+        return identity.create_user(
+            uow=uow, hasher=container.hasher, actor=None, username="holder",
+            full_name="Holder", role=Role.TRADER, password="correct horse battery",
+            crossings=[], tax_id=HOLDER,
+        )  # fmt: skip
 
 
 def _approve(container, finance, *, limit="100000000", valid_to=date(2026, 12, 31), **over):
@@ -79,7 +91,7 @@ def _books(container):
 
 
 def test_an_order_paid_from_the_account_is_collected_and_the_truck_may_go(container, make_user):
-    finance, trader = make_user("finance"), make_user("trader")
+    finance, trader = make_user("finance"), _holder(container)
     account = _approve(container, finance)
     assert account.number == NUMBER
     decl, order = _order(container, trader)
@@ -108,7 +120,7 @@ def test_an_order_paid_from_the_account_is_collected_and_the_truck_may_go(contai
 def test_charges_beyond_the_limit_or_on_a_suspended_or_expired_account_change_nothing(
     container, make_user
 ):
-    finance, trader = make_user("finance"), make_user("trader")
+    finance, trader = make_user("finance"), _holder(container)
     _, first = _order(container, trader, "1000.00")
     _, second = _order(container, trader, "1000.00")
     _approve(container, finance, limit=str(first.amount_iqd + second.amount_iqd - 1))
@@ -141,24 +153,25 @@ def test_charges_beyond_the_limit_or_on_a_suspended_or_expired_account_change_no
 
 
 def test_an_expired_guarantee_another_importer_or_a_bad_reference_are_refused(container, make_user):
-    finance, trader = make_user("finance"), make_user("trader")
+    finance, trader = make_user("finance"), _holder(container)
     _approve(container, finance, valid_to=date(2026, 3, 1))  # the clock is at 2026-03-15
     _, order = _order(container, trader)
+    declarant = make_user("trader")  # names the holder as importer in its own declaration
+    _, theirs = _order(container, declarant)
     before = _snapshot(container)
     with pytest.raises(DeferredPaymentRefused, match="valid from 2026-01-01 to 2026-03-01"):
         _pay(container, trader, order)
     _approve(container, finance, trader_tax_id="IQ-555000111")
     with pytest.raises(Forbidden, match="does not hold this account"):
-        _pay(container, trader, order, number="DPAIQ555000111")
+        _pay(container, finance, order, number="DPAIQ555000111")
     with container.uow() as uow, pytest.raises(ValidationFailed):
         deferred_accounts.pay_order(
             uow=uow, actor=trader, number=NUMBER, payment_reference="RF00NOTAREFERENCE"
         )
     with pytest.raises(NotFound):
         _pay(container, trader, order, number="DPANOSUCH")
-    stranger = make_user("trader")
-    with pytest.raises(Forbidden):
-        _pay(container, stranger, order, number="DPAIQ555000111")
+    with pytest.raises(Forbidden):  # the declarant is not the holder
+        _pay(container, declarant, theirs)
     assert {k: v for k, v in _snapshot(container).items() if k != "audit_entries"} == {
         k: (v + 1 if k == "deferred_account_events" else v)
         for k, v in before.items()
@@ -175,7 +188,7 @@ def test_an_expired_guarantee_another_importer_or_a_bad_reference_are_refused(co
 def test_the_monthly_statement_is_settled_by_a_bank_transfer_matched_by_its_reference(
     container, make_user
 ):
-    finance, trader = make_user("finance"), make_user("trader")
+    finance, trader = make_user("finance"), _holder(container)
     _approve(container, finance)
     orders = [_order(container, trader, v)[1] for v in ("1000.00", "2500.00")]
     for o in orders:

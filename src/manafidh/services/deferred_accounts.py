@@ -182,8 +182,9 @@ def reinstate(*, uow: UnitOfWork, actor: User | None, number: str, reason: str) 
 def pay_order(
     *, uow: UnitOfWork, actor: User | None, number: str, payment_reference: str
 ) -> DeferredCharge:
-    """Pay what is outstanding on an order from the importer's account; refused (nothing
-    changes) beyond the limit, when suspended or outside the guarantee's validity."""
+    """Pay what is outstanding on an order from the importer's account (its holder or
+    finance); refused (nothing changes) beyond the limit, when suspended or outside the
+    guarantee's validity."""
     ref = payment_reference.replace(" ", "").upper()
     if not is_valid_reference(ref):
         raise ValidationFailed(
@@ -195,8 +196,9 @@ def pay_order(
         raise NotFound("no payment order with this reference", reference=ref)
     decl = uow.declarations.get(order.declaration_id)
     assert decl is not None
-    if actor is not None and actor.id != decl.declarant_id:
-        _holder_or(actor, account, Permission.RECONCILE)
+    # Only the holder or finance: the importer named in a declaration is what its declarant
+    # says, so being the declarant must not be enough to charge someone's account.
+    _holder_or(actor, account, Permission.RECONCILE)
     if decl.content.importer_tax_id != account.trader_tax_id:
         raise Forbidden(
             "the declaration's importer does not hold this account",

@@ -1,8 +1,8 @@
 """Deferred-payment accounts under /api/v1/revenue/deferred-accounts.
 
 Finance approves, suspends and reinstates accounts and issues monthly statements; the account's
-trader (or the declarant of the declaration) pays orders from it; finance, analysts, auditors
-and the account's trader read it. Settlement is a bank transfer quoting the statement's
+holder (a user with the trader's tax id) or finance pays orders from it; finance, analysts,
+auditors and the holder read it. Settlement is a bank transfer quoting the statement's
 reference, matched when the bank statement is imported (``/api/v1/revenue/statements``).
 """
 
