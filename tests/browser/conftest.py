@@ -12,11 +12,12 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -58,7 +59,10 @@ class Seeded:
 
 
 # -- data -------------------------------------------------------------------------------------
-def _user(c: Container, username: str, full_name: str, role: Role, crossings: list[str]) -> User:
+def add_user(
+    c: Container, username: str, full_name: str, role: Role, crossings: Sequence[str] = ()
+) -> User:
+    """Create a user with the test password."""
     with c.uow() as uow:
         return create_user(
             uow=uow,
@@ -68,7 +72,7 @@ def _user(c: Container, username: str, full_name: str, role: Role, crossings: li
             full_name=full_name,
             role=role,
             password=PASSWORD,
-            crossings=crossings,
+            crossings=list(crossings),
         )
 
 
@@ -109,10 +113,10 @@ def seed(c: Container) -> Seeded:
     rule) and cigarettes (red lane by the chapter 24 rule), the last two waiting in their lane.
     """
     s = Seeded(c)
-    s.users["officer"] = _user(c, "omar.shl", "عمر حسن", Role.OFFICER, ["SHL"])
-    s.users["officer_zrb"] = _user(c, "zaid.zrb", "Zaid Kareem", Role.OFFICER, ["ZRB"])
-    s.users["analyst"] = _user(c, "hawre.hq", "Hawre Aziz", Role.ANALYST, [])
-    s.users["trader"] = _user(c, "rafidain", "Al-Rafidain Co.", Role.TRADER, [])
+    s.users["officer"] = add_user(c, "omar.shl", "عمر حسن", Role.OFFICER, ["SHL"])
+    s.users["officer_zrb"] = add_user(c, "zaid.zrb", "Zaid Kareem", Role.OFFICER, ["ZRB"])
+    s.users["analyst"] = add_user(c, "hawre.hq", "Hawre Aziz", Role.ANALYST, [])
+    s.users["trader"] = add_user(c, "rafidain", "Al-Rafidain Co.", Role.TRADER, [])
     trader = s.users["trader"]
     tiles = _declare(c, trader, "SHL", "IR 11 A 111", "690721")
     _declare(c, trader, "SHL", "IR 22 B 222", "252329")
@@ -156,22 +160,19 @@ def _wait_until_healthy(base_url: str, thread: threading.Thread, timeout: float 
     raise RuntimeError(f"the test server did not answer on {base_url} within {timeout} s")
 
 
-@pytest.fixture(scope="session")
-def live_server(seeded: Seeded) -> Iterator[str]:
-    """The base URL of uvicorn serving the app on a free 127.0.0.1 port; stopped afterwards."""
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """Serve ``app`` with uvicorn in a thread on a free 127.0.0.1 port; yield its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(seeded.container), log_level="warning", access_log=False, lifespan="off"
-    )
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True
     )
     thread.start()
-    base_url = f"http://127.0.0.1:{port}"
+    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     try:
         _wait_until_healthy(base_url, thread)
         yield base_url
@@ -180,6 +181,13 @@ def live_server(seeded: Seeded) -> Iterator[str]:
         thread.join(timeout=10)
         sock.close()
         assert not thread.is_alive(), "the test server did not stop"
+
+
+@pytest.fixture(scope="session")
+def live_server(seeded: Seeded) -> Iterator[str]:
+    """The base URL of uvicorn serving the app on a free 127.0.0.1 port; stopped afterwards."""
+    with serving(create_app(seeded.container)) as base_url:
+        yield base_url
 
 
 # -- the browser ------------------------------------------------------------------------------
@@ -213,6 +221,24 @@ def page(browser: Browser, live_server: str) -> Iterator[Page]:
         yield pg
     finally:
         context.close()
+
+
+@contextmanager
+def open_page(browser: Browser, base_url: str, **options: Any) -> Iterator[Page]:
+    """A fresh page (own cookies) at a desktop size; fails on any script error it logged."""
+    context = browser.new_context(
+        base_url=base_url, viewport={"width": 1366, "height": 900}, **options
+    )
+    context.set_default_timeout(10_000)
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    try:
+        yield pg
+    finally:
+        context.close()
+    # Pages answered with a 4xx on purpose are logged as failed loads; anything else is a fault.
+    assert [e for e in errors if "Failed to load resource" not in e] == []
 
 
 @pytest.fixture

@@ -11,8 +11,6 @@ from __future__ import annotations
 import random
 import re
 import shutil
-import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -20,13 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from playwright.sync_api import Page, expect
-from tests.browser.conftest import _wait_until_healthy
+from tests.browser.conftest import add_user, open_page, serving
 from tests.browser.test_roles import check_page, sign_in
-from tests.conftest import PASSWORD, START
+from tests.conftest import START
 
 from manafidh.bootstrap import Container, bootstrap
 from manafidh.config import Settings
@@ -34,7 +31,6 @@ from manafidh.domain.clock import FixedClock
 from manafidh.domain.identity import Role
 from manafidh.domain.tariff.exemptions import BeneficiaryKind, Exemption
 from manafidh.services import exemptions
-from manafidh.services.identity import create_user
 from manafidh.web.app import create_app
 
 if TYPE_CHECKING:
@@ -70,20 +66,6 @@ class AdminWorld:
     base_url: str = ""
 
 
-def _user(c: Container, username: str, name: str, role: Role) -> None:
-    with c.uow() as uow:
-        create_user(
-            uow=uow,
-            hasher=c.hasher,
-            actor=None,
-            username=username,
-            full_name=name,
-            role=role,
-            password=PASSWORD,
-            crossings=[],
-        )
-
-
 def _grant(c: Container, reference: str, kind: BeneficiaryKind) -> None:
     with c.uow() as uow:
         exemptions.grant(
@@ -116,44 +98,23 @@ def admin_world(
     )
     c = bootstrap(settings, clock=FixedClock(START), rng=random.Random(13))
     w = AdminWorld(c)
-    _user(c, "dilan.admin", "Dilan Omer", Role.ADMIN)
+    add_user(c, "dilan.admin", "Dilan Omer", Role.ADMIN)
     for lang in LANGS:
-        _user(c, f"analyst.{lang}", f"Analyst {lang}", Role.ANALYST)
+        add_user(c, f"analyst.{lang}", f"Analyst {lang}", Role.ANALYST)
         _grant(c, f"EX-INST-{lang}", BeneficiaryKind.INSTITUTION)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(create_app(c), log_level="warning", access_log=False, lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    w.base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     try:
-        _wait_until_healthy(w.base_url, thread)
-        yield w
+        with serving(create_app(c)) as base_url:
+            w.base_url = base_url
+            yield w
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
         c.engine.dispose()
 
 
 @pytest.fixture
 def apage(browser: Browser, admin_world: AdminWorld) -> Iterator[Page]:
     """A fresh browser page on the journey's server."""
-    context = browser.new_context(
-        base_url=admin_world.base_url, viewport={"width": 1366, "height": 900}
-    )
-    context.set_default_timeout(10_000)
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    try:
+    with open_page(browser, admin_world.base_url) as pg:
         yield pg
-    finally:
-        context.close()
-    # Pages answered with a 4xx on purpose are logged as failed loads; anything else is a fault.
-    assert [e for e in errors if "Failed to load resource" not in e] == []
 
 
 def _pem() -> str:

@@ -11,8 +11,6 @@ import csv
 import io
 import random
 import shutil
-import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,11 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-import uvicorn
 from playwright.sync_api import Page, expect
-from tests.browser.conftest import _wait_until_healthy
+from tests.browser.conftest import add_user, open_page, serving
 from tests.browser.test_roles import check_page, sign_in
-from tests.conftest import PASSWORD, START
+from tests.conftest import START
 from tests.factories import content, item
 
 from manafidh.bootstrap import Container, bootstrap
@@ -33,7 +30,6 @@ from manafidh.config import Settings
 from manafidh.domain.clock import FixedClock, local_date
 from manafidh.domain.identity import Role, User
 from manafidh.services import declarations, payments
-from manafidh.services.identity import create_user
 from manafidh.simulation.statements import Credit, camt053
 from manafidh.web import i18n
 from manafidh.web.app import create_app
@@ -53,20 +49,6 @@ class World:
     base_url: str = ""
     users: dict[str, User] = field(default_factory=dict)
     collected: dict[str, Decimal] = field(default_factory=dict)
-
-
-def _user(c: Container, username: str, name: str, role: Role) -> User:
-    with c.uow() as uow:
-        return create_user(
-            uow=uow,
-            hasher=c.hasher,
-            actor=None,
-            username=username,
-            full_name=name,
-            role=role,
-            password=PASSWORD,
-            crossings=[],
-        )
 
 
 def _paid(c: Container, trader: User, at: datetime, value: str, n: int) -> Decimal:
@@ -105,45 +87,25 @@ def world(
     )
     c = bootstrap(settings, clock=FixedClock(START), rng=random.Random(5))
     w = World(c)
-    trader = _user(c, "dijla", "Dijla Trading Co.", Role.TRADER)
-    w.users["analyst"] = _user(c, "hawre.hq", "Hawre Aziz", Role.ANALYST)
-    w.users["finance"] = _user(c, "layla.fin", "ليلى عبد الله", Role.FINANCE)
+    trader = add_user(c, "dijla", "Dijla Trading Co.", Role.TRADER)
+    w.users["analyst"] = add_user(c, "hawre.hq", "Hawre Aziz", Role.ANALYST)
+    w.users["finance"] = add_user(c, "layla.fin", "ليلى عبد الله", Role.FINANCE)
     w.collected["2025-03"] = _paid(c, trader, datetime(2025, 3, 9, 7, tzinfo=UTC), "3000", 1)
     w.collected["2026-03"] = _paid(c, trader, datetime(2026, 3, 9, 7, tzinfo=UTC), "8000", 2)
     c.clock.set(START)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(create_app(c), log_level="warning", access_log=False, lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    w.base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     try:
-        _wait_until_healthy(w.base_url, thread)
-        yield w
+        with serving(create_app(c)) as base_url:
+            w.base_url = base_url
+            yield w
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
         c.engine.dispose()
 
 
 @pytest.fixture
 def apage(browser: Browser, world: World) -> Iterator[Page]:
     """A fresh browser page on this module's server; no script error allowed."""
-    context = browser.new_context(
-        base_url=world.base_url, viewport={"width": 1366, "height": 900}, accept_downloads=True
-    )
-    context.set_default_timeout(10_000)
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    try:
+    with open_page(browser, world.base_url, accept_downloads=True) as pg:
         yield pg
-    finally:
-        context.close()
-    assert [e for e in errors if "Failed to load resource" not in e] == []
 
 
 @pytest.mark.parametrize("lang", LANGS)

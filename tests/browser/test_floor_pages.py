@@ -13,17 +13,14 @@ import hashlib
 import random
 import re
 import shutil
-import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-import uvicorn
 from playwright.sync_api import Page, expect
-from tests.browser.conftest import _wait_until_healthy
+from tests.browser.conftest import add_user, open_page, serving
 from tests.browser.test_roles import check_page, sign_in
 from tests.conftest import PASSWORD, START
 from tests.floor_helpers import inspector_of, open_visit, png, raise_weight_alarm, red_declaration
@@ -33,7 +30,6 @@ from manafidh.config import Settings
 from manafidh.domain.clock import FixedClock
 from manafidh.domain.identity import Role, User
 from manafidh.services import weights
-from manafidh.services.identity import create_user
 from manafidh.web.app import create_app
 
 if TYPE_CHECKING:
@@ -62,20 +58,6 @@ class Floor:
         return f"IR {next(self.plates)} F 21"
 
 
-def _user(c: Container, username: str, name: str, role: Role) -> User:
-    with c.uow() as uow:
-        return create_user(
-            uow=uow,
-            hasher=c.hasher,
-            actor=None,
-            username=username,
-            full_name=name,
-            role=role,
-            password=PASSWORD,
-            crossings=[CROSSING],
-        )
-
-
 @pytest.fixture(scope="module")
 def world(
     sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory, audit_key_file: Path
@@ -92,46 +74,33 @@ def world(
     )
     c = bootstrap(settings, clock=FixedClock(START), rng=random.Random(13))
     w = Floor(c)
-    w.users["trader"] = _user(c, "tajir.floor", "Dijla Trading Co.", Role.TRADER)
-    w.users["inspector"] = _user(c, "huda.shb", "هدى عباس", Role.INSPECTOR)
-    w.users["supervisor"] = _user(c, "kawa.floor", "Kawa Rashid", Role.SUPERVISOR)
-    w.users["supervisor2"] = _user(c, "layla.floor", "ليلى محمود", Role.SUPERVISOR)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(create_app(c), log_level="warning", access_log=False, lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    w.base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    w.users["trader"] = add_user(c, "tajir.floor", "Dijla Trading Co.", Role.TRADER, [CROSSING])
+    w.users["inspector"] = add_user(c, "huda.shb", "هدى عباس", Role.INSPECTOR, [CROSSING])
+    w.users["supervisor"] = add_user(c, "kawa.floor", "Kawa Rashid", Role.SUPERVISOR, [CROSSING])
+    w.users["supervisor2"] = add_user(c, "layla.floor", "ليلى محمود", Role.SUPERVISOR, [CROSSING])
     try:
-        _wait_until_healthy(w.base_url, thread)
-        yield w
+        with serving(create_app(c)) as base_url:
+            w.base_url = base_url
+            yield w
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
         c.engine.dispose()
 
 
-def _page(browser: Browser, world: Floor) -> tuple[Page, list[str]]:
-    context = browser.new_context(base_url=world.base_url, viewport={"width": 1366, "height": 900})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    return page, errors
+@pytest.fixture
+def page(browser: Browser, world: Floor) -> Iterator[Page]:
+    """A fresh browser page on this module's server; no script error allowed."""
+    with open_page(browser, world.base_url) as pg:
+        yield pg
 
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_an_inspector_records_a_finding_with_a_photo_on_the_assigned_inspection(
-    browser: Browser, world: Floor, lang: str
+    page: Page, world: Floor, lang: str
 ):
     c = world.container
     decl = red_declaration(c, world.users["trader"], CROSSING, world.plate())
     assert inspector_of(c, decl.id) == world.users["inspector"].id  # drawn by the system
     photo = png(48, 32, shade=120)
-    page, errors = _page(browser, world)
     try:
         sign_in(page, "huda.shb", lang)
         expect(page).to_have_url(re.compile(r"/inspections$"))  # the inspector's home
@@ -165,7 +134,6 @@ def test_an_inspector_records_a_finding_with_a_photo_on_the_assigned_inspection(
         check_page(page, f"inspector-declaration-{lang}")
     finally:
         page.context.close()
-    assert [e for e in errors if "Failed to load resource" not in e] == []
     with c.uow(readonly=True) as uow:
         assert uow.declarations.get_by_reference(decl.reference).state.value == "held"
         kept = uow.floor.evidence_of(decl.id)
@@ -175,7 +143,7 @@ def test_an_inspector_records_a_finding_with_a_photo_on_the_assigned_inspection(
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_a_supervisor_approves_a_manual_weight_as_second_person_and_resolves_an_alarm(
-    browser: Browser, world: Floor, lang: str
+    page: Page, world: Floor, lang: str
 ):
     c = world.container
     plate = world.plate()
@@ -191,7 +159,6 @@ def test_a_supervisor_approves_a_manual_weight_as_second_person_and_resolves_an_
             reason="weighbridge 1 out of order",
         )
     alarm = raise_weight_alarm(c, decl)
-    page, errors = _page(browser, world)
     try:
         sign_in(page, "layla.floor", lang)
         page.goto("/board")
@@ -217,7 +184,6 @@ def test_a_supervisor_approves_a_manual_weight_as_second_person_and_resolves_an_
         check_page(page, f"supervisor-shift-{lang}")
     finally:
         page.context.close()
-    assert [e for e in errors if "Failed to load resource" not in e] == []
     with c.uow(readonly=True) as uow:
         decided = uow.gate_control.manual_weight(proposed.id)
         steps = uow.gate_control.steps(alarm)
@@ -230,11 +196,10 @@ def test_a_supervisor_approves_a_manual_weight_as_second_person_and_resolves_an_
 
 
 def test_a_session_that_ends_in_the_middle_of_an_inspection_loses_nothing_typed(
-    browser: Browser, world: Floor
+    page: Page, world: Floor
 ):
     c = world.container
     decl = red_declaration(c, world.users["trader"], CROSSING, world.plate())
-    page, errors = _page(browser, world)
     try:
         sign_in(page, "huda.shb", "en")
         page.goto(f"/inspections/{decl.reference}")
@@ -263,7 +228,6 @@ def test_a_session_that_ends_in_the_middle_of_an_inspection_loses_nothing_typed(
         assert kept is None
     finally:
         page.context.close()
-    assert [e for e in errors if "Failed to load resource" not in e] == []
     with c.uow(readonly=True) as uow:
         checks = uow.declarations.checks_of(decl.id)
     assert [(k["fraud_kind"], k["notes"]) for k in checks] == [

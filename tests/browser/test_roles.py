@@ -12,8 +12,6 @@ import json
 import random
 import re
 import shutil
-import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,9 +20,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-import uvicorn
 from playwright.sync_api import Page, expect
-from tests.browser.conftest import SCREENSHOTS, _wait_until_healthy
+from tests.browser.conftest import SCREENSHOTS, add_user, open_page, serving
 from tests.conftest import PASSWORD, START
 from tests.factories import content, item
 
@@ -35,7 +32,6 @@ from manafidh.domain.clock import FixedClock
 from manafidh.domain.errors import ExitWithoutRelease
 from manafidh.domain.identity import Role, User
 from manafidh.services import clearance, declarations, identity
-from manafidh.services.identity import create_user
 from manafidh.web.app import create_app
 from manafidh.web.deps import SESSION_COOKIE
 
@@ -61,20 +57,6 @@ class World:
         return f"IR {next(self.plates)} K 55"
 
 
-def _user(c: Container, username: str, name: str, role: Role, crossings: list[str]) -> User:
-    with c.uow() as uow:
-        return create_user(
-            uow=uow,
-            hasher=c.hasher,
-            actor=None,
-            username=username,
-            full_name=name,
-            role=role,
-            password=PASSWORD,
-            crossings=crossings,
-        )
-
-
 @pytest.fixture(scope="module")
 def world(
     sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory, audit_key_file: Path
@@ -89,46 +71,25 @@ def world(
     )
     c = bootstrap(settings, clock=FixedClock(START), rng=random.Random(11))
     w = World(c)
-    w.users["trader"] = _user(c, "tajir", "Dijla Trading Co.", Role.TRADER, [])
-    w.users["officer"] = _user(c, "ali.shb", "علي كاظم", Role.OFFICER, [CROSSING])
-    w.users["inspector"] = _user(c, "sara.shb", "سارة جاسم", Role.INSPECTOR, [CROSSING])
-    w.users["supervisor"] = _user(c, "kawa.shb", "Kawa Rashid", Role.SUPERVISOR, [CROSSING])
-    w.users["auditor"] = _user(c, "noor.audit", "نور الهدى", Role.AUDITOR, [])
-    w.users["officer_shl"] = _user(c, "omar.other", "Omar", Role.OFFICER, ["SHL"])
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(create_app(c), log_level="warning", access_log=False, lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    w.base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    w.users["trader"] = add_user(c, "tajir", "Dijla Trading Co.", Role.TRADER, [])
+    w.users["officer"] = add_user(c, "ali.shb", "علي كاظم", Role.OFFICER, [CROSSING])
+    w.users["inspector"] = add_user(c, "sara.shb", "سارة جاسم", Role.INSPECTOR, [CROSSING])
+    w.users["supervisor"] = add_user(c, "kawa.shb", "Kawa Rashid", Role.SUPERVISOR, [CROSSING])
+    w.users["auditor"] = add_user(c, "noor.audit", "نور الهدى", Role.AUDITOR, [])
+    w.users["officer_shl"] = add_user(c, "omar.other", "Omar", Role.OFFICER, ["SHL"])
     try:
-        _wait_until_healthy(w.base_url, thread)
-        yield w
+        with serving(create_app(c)) as base_url:
+            w.base_url = base_url
+            yield w
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
         c.engine.dispose()
 
 
 @pytest.fixture
 def rpage(browser: Browser, world: World) -> Iterator[Page]:
     """A fresh browser page on the journeys' server."""
-    context = browser.new_context(
-        base_url=world.base_url, viewport={"width": 1366, "height": 900}, bypass_csp=False
-    )
-    context.set_default_timeout(10_000)
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    try:
+    with open_page(browser, world.base_url) as pg:
         yield pg
-    finally:
-        context.close()
-    # Pages answered with a 4xx on purpose are logged as failed loads; anything else is a fault.
-    assert [e for e in errors if "Failed to load resource" not in e] == []
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -505,7 +466,7 @@ def test_pages_are_refused_by_role_and_crossing_with_a_403_page_not_a_500(
 
 
 def test_another_traders_declaration_does_not_exist_for_a_trader(rpage: Page, world: World):
-    _user(world.container, "other.trader", "Other Trader", Role.TRADER, [])
+    add_user(world.container, "other.trader", "Other Trader", Role.TRADER, [])
     reference = declare(world, "690721")
     sign_in(rpage, "other.trader", "en")
     assert rpage.goto(f"/declarations/{reference}").status == 404
