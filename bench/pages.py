@@ -83,6 +83,7 @@ def seed(workdir: Path) -> tuple[Any, dict[str, str]]:
         ("officer", Role.OFFICER, ["SHL"]),
         ("supervisor", Role.SUPERVISOR, ["SHL"]),
         ("auditor", Role.AUDITOR, []),
+        ("inspector", Role.INSPECTOR, ["SHL"]),  # before lodging: red trucks are drawn to them
     ):
         with c.uow() as uow:
             users[username] = create_user(
@@ -105,6 +106,8 @@ def seed(workdir: Path) -> tuple[Any, dict[str, str]]:
                 uow=uow, actor=users["trader"], crossing_code="SHL", content=goods, rng=c.rng
             )
         refs.setdefault("declaration", decl.reference)
+        if hs == "240220":  # tobacco: red lane, an inspection assigned to the inspector
+            refs.setdefault("red", decl.reference)
     return c, refs
 
 
@@ -232,6 +235,11 @@ def main() -> None:
             ("officer", f"/declarations/{ref}"),
             ("supervisor", "/held"),
             ("supervisor", "/alarms"),
+            ("supervisor", "/board"),
+            ("supervisor", "/approvals"),
+            ("supervisor", "/shift"),
+            ("inspector", "/inspections"),
+            ("inspector", f"/inspections/{refs['red']}"),
             ("auditor", "/audit"),
         ]
         results: dict[str, dict[str, float]] = {}
@@ -246,7 +254,7 @@ def main() -> None:
                 cookies["anonymous"] = []
                 for role, path in pages:
                     log(f"measuring {role} {path}")
-                    name = f"{role} {path.replace(ref, '<ref>')}"
+                    name = f"{role} {path.replace(ref, '<ref>').replace(refs['red'], '<red>')}"
                     results[name] = measure(browser, base, cookies[role], path, args)
                 browser.close()
         finally:
