@@ -85,6 +85,7 @@ def seed(workdir: Path) -> tuple[Any, dict[str, str]]:
         ("auditor", Role.AUDITOR, []),
         ("analyst", Role.ANALYST, []),
         ("finance", Role.FINANCE, []),
+        ("inspector", Role.INSPECTOR, ["SHL"]),  # before lodging: red trucks are drawn to them
     ):
         with c.uow() as uow:
             users[username] = create_user(
@@ -107,6 +108,8 @@ def seed(workdir: Path) -> tuple[Any, dict[str, str]]:
                 uow=uow, actor=users["trader"], crossing_code="SHL", content=goods, rng=c.rng
             )
         refs.setdefault("declaration", decl.reference)
+        if hs == "240220":  # tobacco: red lane, an inspection assigned to the inspector
+            refs.setdefault("red", decl.reference)
     return c, refs
 
 
@@ -234,6 +237,11 @@ def main() -> None:
             ("officer", f"/declarations/{ref}"),
             ("supervisor", "/held"),
             ("supervisor", "/alarms"),
+            ("supervisor", "/board"),
+            ("supervisor", "/approvals"),
+            ("supervisor", "/shift"),
+            ("inspector", "/inspections"),
+            ("inspector", f"/inspections/{refs['red']}"),
             ("auditor", "/audit"),
             ("analyst", "/reports/crossing-month"),
             ("finance", "/finance/exceptions"),
@@ -250,7 +258,7 @@ def main() -> None:
                 cookies["anonymous"] = []
                 for role, path in pages:
                     log(f"measuring {role} {path}")
-                    name = f"{role} {path.replace(ref, '<ref>')}"
+                    name = f"{role} {path.replace(ref, '<ref>').replace(refs['red'], '<red>')}"
                     results[name] = measure(browser, base, cookies[role], path, args)
                 browser.close()
         finally:
