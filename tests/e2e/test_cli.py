@@ -201,7 +201,8 @@ def test_demo_builds_its_own_database_with_users_and_traffic(tmp_path):
     assert count(demo, t.users) >= 10
     assert count(demo, t.declarations) > 0
     assert count(demo, t.simulation_truth) == count(demo, t.declarations)
-    for username in ("admin", "analyst", "auditor", "officer.shl", "supervisor.zrb", "broker.01"):
+    staff = ("officer.shl", "supervisor.zrb", "inspector.shl", "inspector2.shl", "inspector3.zrb")
+    for username in ("admin", "analyst", "auditor", "broker.01", *staff):
         assert username in out
     assert "http://127.0.0.1:8000/" in out
     engine = create_engine(f"sqlite+pysqlite:///{demo}")

@@ -25,7 +25,13 @@ from manafidh.domain.errors import ValidationFailed
 from manafidh.domain.identity import Role
 from manafidh.services import identity, reference
 from manafidh.simulation import catalogue, traffic
-from manafidh.simulation.runner import STARTING_RULES, Report, simulate, staff_username
+from manafidh.simulation.runner import (
+    STARTING_RULES,
+    Report,
+    inspector_usernames,
+    simulate,
+    staff_username,
+)
 
 DEMO_DB = Path("var/demo.db")
 DEMO_CROSSINGS = ("SHL", "ZRB")  # the busiest: each gets its own officer, inspector, supervisor
@@ -228,9 +234,12 @@ def demo_users(seed: int) -> list[DemoUser]:
         DemoUser("finance", "Revenue finance officer", Role.FINANCE, []),
     ]
     for code in DEMO_CROSSINGS:
-        for role in (Role.OFFICER, Role.INSPECTOR, Role.SUPERVISOR):
+        for role in (Role.OFFICER, Role.SUPERVISOR):
             name = f"{role.value.title()} at {code}"
             users.append(DemoUser(staff_username(role, code), name, role, [code]))
+        # Every inspector the draw may pick, so each of their assigned inspections can be opened.
+        for n, username in enumerate(inspector_usernames(code), start=1):
+            users.append(DemoUser(username, f"Inspector {n} at {code}", Role.INSPECTOR, [code]))
     users.append(DemoUser(broker.username, broker.full_name, Role.TRADER, [], broker.tax_id))
     return users
 
