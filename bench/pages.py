@@ -86,6 +86,7 @@ def seed(workdir: Path) -> tuple[Any, dict[str, str]]:
         ("analyst", Role.ANALYST, []),
         ("finance", Role.FINANCE, []),
         ("inspector", Role.INSPECTOR, ["SHL"]),  # before lodging: red trucks are drawn to them
+        ("admin", Role.ADMIN, []),
     ):
         with c.uow() as uow:
             users[username] = create_user(
@@ -245,6 +246,11 @@ def main() -> None:
             ("auditor", "/audit"),
             ("analyst", "/reports/crossing-month"),
             ("finance", "/finance/exceptions"),
+            ("admin", "/admin/users"),
+            ("admin", "/admin/devices"),
+            ("admin", "/admin/tariff"),
+            ("admin", "/admin/exemptions"),
+            ("admin", "/admin/rules"),
         ]
         results: dict[str, dict[str, float]] = {}
         try:
