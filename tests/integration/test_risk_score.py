@@ -14,10 +14,11 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from tests.factories import content, item
 
 from manafidh.adapters import risk_model
+from manafidh.adapters.db import risk_repository
 from manafidh.adapters.db import tables as t
 from manafidh.domain.declarations.model import Lane
 from manafidh.domain.errors import Forbidden, IllegalTransition, ValidationFailed
@@ -223,6 +224,21 @@ def test_a_damaged_model_falls_back_to_the_rules_with_the_reason(container, hist
     assert red_row["score"] is None
     assert "damaged" in red_row["fallback"]
     assert green_row["fallback"] == red_row["fallback"]
+
+
+def test_a_model_deleted_behind_a_running_server_falls_back_to_the_rules(container, history):
+    with container.uow() as uow:
+        risk.train_model(uow=uow, actor=None, trainer=trainer, reason="first model")
+    _submit(container, history, content(importer_tax_id="IQ-555555555"))  # head now cached
+    with container.engine.begin() as conn:
+        conn.execute(delete(t.risk_models))
+    risk_repository._CACHE.clear()  # a server process that had not loaded the model file yet
+    decl = _submit(container, history, _tobacco(CHEAT, "1000.00"))
+    with container.uow() as uow:
+        row = uow.risk.score_of(decl.id)
+    assert decl.lane is Lane.RED  # the rules decide, never "all green"
+    assert row["score"] is None
+    assert "missing" in row["fallback"]
 
 
 # -- lane rules as dated data, tried on history first ------------------------------------------

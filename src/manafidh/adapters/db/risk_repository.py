@@ -103,7 +103,9 @@ class SqlRiskRepository:
             cached = _CACHE.get(sha)
         if cached is not None:
             return version, cached
-        text = self.conn.execute(select(m.model).where(m.version == version)).scalar_one()
+        text = self.conn.execute(select(m.model).where(m.version == version)).scalar()
+        if text is None:  # deleted behind the product's back since the head was cached
+            raise RiskModelUnavailable(f"risk model {version} is missing")
         if hashlib.sha256(text.encode()).hexdigest() != sha:
             raise RiskModelUnavailable(f"risk model {version} is damaged (checksum mismatch)")
         model = RiskModel.loads(text)
