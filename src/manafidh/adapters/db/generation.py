@@ -19,7 +19,7 @@ from manafidh.adapters.db import tables as t
 T = TypeVar("T")
 
 GENERATION = "reference_generation"
-_cache: dict[tuple[str, str], tuple[int, Any]] = {}
+_cache: dict[tuple[Any, str], tuple[int, Any]] = {}
 _cache_lock = threading.Lock()
 
 # Built once: building a Core statement costs more CPU than running it.
@@ -68,7 +68,7 @@ class ReferenceGeneration:
         if self._wrote:
             return build()
         generation = self.current()
-        key = (str(self.conn.engine.url), kind)
+        key = (self.conn.engine.url, kind)  # the URL object: rendering it as text costs more
         with _cache_lock:
             hit = _cache.get(key)
         if hit is not None and hit[0] == generation:
