@@ -33,7 +33,7 @@ from manafidh.domain.revenue.deferred import (
 )
 from manafidh.domain.revenue.ledger import Account, Kind, Posting
 from manafidh.domain.revenue.statements import Outcome, ReconciliationException, StatementEntry
-from manafidh.services import journal, ledger, receipts
+from manafidh.services import journal, ledger, payments, receipts
 from manafidh.services.ports import UnitOfWork
 
 HEADQUARTERS = "HQ"  # settlements are received centrally, not at a crossing
@@ -248,10 +248,7 @@ def pay_order(
         },
     )
     if settled:
-        since = len(decl.transitions)
-        decl.record_settlement(at=now, actor=who[0])
-        uow.declarations.save(decl)
-        journal.steps(uow, decl, since=since)
+        payments.settle(uow, decl, at=now, actor=who[0])
     uow.commit()
     return charge
 

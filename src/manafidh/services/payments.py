@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from manafidh.domain.audit.payloads import payment_payload
+from manafidh.domain.declarations.model import Declaration
 from manafidh.domain.errors import Conflict, NotFound, ValidationFailed
 from manafidh.domain.payments.orders import Payment, PaymentOrder, is_valid_reference
 from manafidh.domain.revenue.ledger import Account
@@ -96,9 +97,14 @@ def confirm_bank_payment(*, uow: UnitOfWork, confirmation: Confirmation) -> Conf
         },
     )
     if settled:
-        since = len(decl.transitions)
-        decl.record_settlement(at=now, actor=BANK)
-        uow.declarations.save(decl)
-        journal.steps(uow, decl, since=since)
+        settle(uow, decl, at=now, actor=BANK)
     uow.commit()
     return ConfirmationResult(order, decl.reference, duplicate=False)
+
+
+def settle(uow: UnitOfWork, decl: Declaration, *, at: datetime, actor: str) -> None:
+    """Move a declaration whose orders are paid in full to settled, journaled (no commit)."""
+    since = len(decl.transitions)
+    decl.record_settlement(at=at, actor=actor)
+    uow.declarations.save(decl)
+    journal.steps(uow, decl, since=since)

@@ -36,7 +36,7 @@ from manafidh.domain.revenue.statements import (
     find_reference,
     looks_like_reference,
 )
-from manafidh.services import deferred_accounts, journal, ledger, receipts
+from manafidh.services import deferred_accounts, journal, ledger, payments, receipts
 from manafidh.services.ports import UnitOfWork
 
 # Money not yet tied to any order is held at headquarters, not at a crossing.
@@ -269,10 +269,7 @@ def _apply(
         },
     )
     if settled:
-        since = len(decl.transitions)
-        decl.record_settlement(at=payment.received_at, actor=who[0])
-        uow.declarations.save(decl)
-        journal.steps(uow, decl, since=since)
+        payments.settle(uow, decl, at=payment.received_at, actor=who[0])
         for x in uow.reconciliation.open_partials(order.id):
             x.resolve(
                 Resolution.SETTLED,
