@@ -160,6 +160,16 @@ def _wait_until_healthy(base_url: str, thread: threading.Thread, timeout: float 
     raise RuntimeError(f"the test server did not answer on {base_url} within {timeout} s")
 
 
+def journey_container(template: Path, workdir: Path, seed: int, **settings: Any) -> Container:
+    """A container on a fresh copy of the migrated template in ``workdir`` (fixed clock)."""
+    target = workdir / "manafidh.db"
+    shutil.copyfile(template, target)
+    config = Settings(
+        database_url=f"sqlite+pysqlite:///{target}", fast_password_hashing=True, **settings
+    )
+    return bootstrap(config, clock=FixedClock(START), rng=random.Random(seed))
+
+
 @contextmanager
 def serving(app: Any) -> Iterator[str]:
     """Serve ``app`` with uvicorn in a thread on a free 127.0.0.1 port; yield its base URL."""

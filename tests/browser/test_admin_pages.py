@@ -8,9 +8,7 @@ photographed into test-artifacts/screenshots for a person to look at.
 
 from __future__ import annotations
 
-import random
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -21,13 +19,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from playwright.sync_api import Page, expect
-from tests.browser.conftest import add_user, open_page, serving
+from tests.browser.conftest import add_user, journey_container, open_page, serving
 from tests.browser.test_roles import check_page, sign_in
-from tests.conftest import START
 
-from manafidh.bootstrap import Container, bootstrap
-from manafidh.config import Settings
-from manafidh.domain.clock import FixedClock
+from manafidh.bootstrap import Container
 from manafidh.domain.identity import Role
 from manafidh.domain.tariff.exemptions import BeneficiaryKind, Exemption
 from manafidh.services import exemptions
@@ -89,14 +84,8 @@ def admin_world(
     sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory, audit_key_file: Path
 ) -> Iterator[AdminWorld]:
     """A database with an administrator, users to manage and exemptions, behind a live server."""
-    target = tmp_path_factory.mktemp("admin") / "manafidh.db"
-    shutil.copyfile(sqlite_template, target)
-    settings = Settings(
-        database_url=f"sqlite+pysqlite:///{target}",
-        fast_password_hashing=True,
-        audit_key_file=audit_key_file,
-    )
-    c = bootstrap(settings, clock=FixedClock(START), rng=random.Random(13))
+    workdir = tmp_path_factory.mktemp("admin")
+    c = journey_container(sqlite_template, workdir, 13, audit_key_file=audit_key_file)
     w = AdminWorld(c)
     add_user(c, "dilan.admin", "Dilan Omer", Role.ADMIN)
     for lang in LANGS:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import random
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,13 +19,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 from playwright.sync_api import Page, expect
-from tests.browser.conftest import add_user, open_page, serving
+from tests.browser.conftest import add_user, journey_container, open_page, serving
 from tests.browser.test_roles import check_page, sign_in
 from tests.conftest import START
 from tests.factories import content, item
 
-from manafidh.bootstrap import Container, bootstrap
-from manafidh.config import Settings
+from manafidh.bootstrap import Container
 from manafidh.domain.clock import FixedClock, local_date
 from manafidh.domain.identity import Role, User
 from manafidh.services import declarations, payments
@@ -78,14 +76,8 @@ def world(
     sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory, audit_key_file: Path
 ) -> Iterator[World]:
     """Revenue in March 2025 and March 2026, an analyst and a finance officer, a live server."""
-    target = tmp_path_factory.mktemp("analyst") / "manafidh.db"
-    shutil.copyfile(sqlite_template, target)
-    settings = Settings(
-        database_url=f"sqlite+pysqlite:///{target}",
-        fast_password_hashing=True,
-        audit_key_file=audit_key_file,
-    )
-    c = bootstrap(settings, clock=FixedClock(START), rng=random.Random(5))
+    workdir = tmp_path_factory.mktemp("analyst")
+    c = journey_container(sqlite_template, workdir, 5, audit_key_file=audit_key_file)
     w = World(c)
     trader = add_user(c, "dijla", "Dijla Trading Co.", Role.TRADER)
     w.users["analyst"] = add_user(c, "hawre.hq", "Hawre Aziz", Role.ANALYST)

@@ -10,9 +10,7 @@ violation) and photographed into test-artifacts/screenshots.
 from __future__ import annotations
 
 import hashlib
-import random
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,14 +18,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 from playwright.sync_api import Page, expect
-from tests.browser.conftest import add_user, open_page, serving
+from tests.browser.conftest import add_user, journey_container, open_page, serving
 from tests.browser.test_roles import check_page, sign_in
-from tests.conftest import PASSWORD, START
+from tests.conftest import PASSWORD
 from tests.floor_helpers import inspector_of, open_visit, png, raise_weight_alarm, red_declaration
 
-from manafidh.bootstrap import Container, bootstrap
-from manafidh.config import Settings
-from manafidh.domain.clock import FixedClock
+from manafidh.bootstrap import Container
 from manafidh.domain.identity import Role, User
 from manafidh.services import weights
 from manafidh.web.app import create_app
@@ -64,15 +60,9 @@ def world(
 ) -> Iterator[Floor]:
     """A seeded database and evidence directory behind a live uvicorn server, for this module."""
     base = tmp_path_factory.mktemp("floor")
-    target = base / "manafidh.db"
-    shutil.copyfile(sqlite_template, target)
-    settings = Settings(
-        database_url=f"sqlite+pysqlite:///{target}",
-        fast_password_hashing=True,
-        audit_key_file=audit_key_file,
-        evidence_dir=base / "evidence",
+    c = journey_container(
+        sqlite_template, base, 13, audit_key_file=audit_key_file, evidence_dir=base / "evidence"
     )
-    c = bootstrap(settings, clock=FixedClock(START), rng=random.Random(13))
     w = Floor(c)
     w.users["trader"] = add_user(c, "tajir.floor", "Dijla Trading Co.", Role.TRADER, [CROSSING])
     w.users["inspector"] = add_user(c, "huda.shb", "هدى عباس", Role.INSPECTOR, [CROSSING])

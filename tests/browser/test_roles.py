@@ -9,9 +9,7 @@ test-artifacts/screenshots for a person to look at.
 from __future__ import annotations
 
 import json
-import random
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,14 +19,12 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
-from tests.browser.conftest import SCREENSHOTS, add_user, open_page, serving
-from tests.conftest import PASSWORD, START
+from tests.browser.conftest import SCREENSHOTS, add_user, journey_container, open_page, serving
+from tests.conftest import PASSWORD
 from tests.factories import content, item
 
 from manafidh.adapters import bank
-from manafidh.bootstrap import Container, bootstrap
-from manafidh.config import Settings
-from manafidh.domain.clock import FixedClock
+from manafidh.bootstrap import Container
 from manafidh.domain.errors import ExitWithoutRelease
 from manafidh.domain.identity import Role, User
 from manafidh.services import clearance, declarations, identity
@@ -62,14 +58,8 @@ def world(
     sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory, audit_key_file: Path
 ) -> Iterator[World]:
     """A seeded database behind a live uvicorn server, for this module only."""
-    target = tmp_path_factory.mktemp("roles") / "manafidh.db"
-    shutil.copyfile(sqlite_template, target)
-    settings = Settings(
-        database_url=f"sqlite+pysqlite:///{target}",
-        fast_password_hashing=True,
-        audit_key_file=audit_key_file,
-    )
-    c = bootstrap(settings, clock=FixedClock(START), rng=random.Random(11))
+    workdir = tmp_path_factory.mktemp("roles")
+    c = journey_container(sqlite_template, workdir, 11, audit_key_file=audit_key_file)
     w = World(c)
     w.users["trader"] = add_user(c, "tajir", "Dijla Trading Co.", Role.TRADER, [])
     w.users["officer"] = add_user(c, "ali.shb", "علي كاظم", Role.OFFICER, [CROSSING])
