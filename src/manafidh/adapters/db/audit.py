@@ -13,13 +13,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 
 from manafidh.adapters.db import tables as t
+from manafidh.adapters.db import write_queue
 from manafidh.adapters.db.repositories import _insert_ignore
 from manafidh.domain.audit import frontier as fr
 from manafidh.domain.audit import verify
@@ -64,16 +64,6 @@ _CHUNK_SQL = {
         ("postgresql", "payload", "%s"),
     )
 }
-
-
-@contextmanager
-def _pipeline(dbapi: Any) -> Iterator[None]:
-    """psycopg's pipeline mode (statements sent together, one round trip); SQLite: nothing."""
-    if hasattr(dbapi, "pipeline"):
-        with dbapi.pipeline():
-            yield
-    else:
-        yield
 
 
 class AuditNotConfigured(RuntimeError):
@@ -139,7 +129,12 @@ class SqlAuditLog:
         dbapi = self.conn.connection.driver_connection
         cursor = dbapi.cursor()  # type: ignore[union-attr]
         try:
-            size, packed, stored_mac, head_size, head_at = self._reserve(cursor, sql, len(pending))
+            # The writes the use case queued travel with the reservation: one round trip (its
+            # row is read once the pipeline has ended).
+            with write_queue.pipeline(self.conn):
+                write_queue.send_in_pipeline(self.conn)
+                cursor.execute(sql["reserve"], (len(pending), STATE_ID))
+            size, packed, stored_mac, head_size, head_at = self._reserved(cursor, sql, len(pending))
             first = size - len(pending)
             front = self._checked_frontier(first, packed, stored_mac)
             mac = mac_function(keys.mac_key)
@@ -158,7 +153,7 @@ class SqlAuditLog:
             head = None
             if self._head_due(size, head_size, head_at):
                 head = self._sign(LogState(size, tuple(front)))
-            with _pipeline(dbapi):
+            with write_queue.pipeline(self.conn):
                 cursor.executemany(sql["insert"], rows)
                 if head is None:
                     cursor.execute(sql["state"], (packed, new_mac, STATE_ID))
@@ -177,9 +172,9 @@ class SqlAuditLog:
             raise AuditNotConfigured("no audit key: the unit of work cannot write the audit log")
         return self.keys
 
-    def _reserve(self, cursor: Any, sql: dict[str, str], count: int) -> tuple[Any, ...]:
-        """Take ``count`` indices: (size after, frontier, MAC, head size, head time), locked."""
-        cursor.execute(sql["reserve"], (count, STATE_ID))
+    def _reserved(self, cursor: Any, sql: dict[str, str], count: int) -> tuple[Any, ...]:
+        """The indices the reserving UPDATE took: (size after, frontier, MAC, head size, head
+        time), the state row locked; makes the state row of an empty log first."""
         row = cursor.fetchone()
         if row is None:
             empty = state_mac(self._keys().mac_key, 0, b"")

@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 
+from manafidh.adapters.db import write_queue
+
 # A pooled connection idle for longer than this is pinged before use. One used a moment ago
 # is not: a ping is a round trip, and a busy server would pay one on every transaction.
 IDLE_PING_SECONDS = 5.0
@@ -22,12 +24,17 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _sqlite_pragmas(engine)
+        write_queue.install(engine)
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     engine = create_engine(url, **kwargs)
+    # Many rows of one INSERT (a declaration's items, its assessment lines) go as one statement
+    # with many VALUES, not one execution per row: a fifth of the driver's and the server's work.
+    engine.dialect.use_insertmanyvalues_wo_returning = True
     if not kwargs.get("pool_pre_ping"):
         _ping_when_idle(engine)
+    write_queue.install(engine)
     return engine
 
 

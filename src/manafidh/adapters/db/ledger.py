@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from manafidh.adapters.db import tables as t
+from manafidh.adapters.db.write_queue import later
 from manafidh.domain.clock import local_date
 from manafidh.domain.revenue.ledger import ZERO, Kind, Line, Posting
 
@@ -36,6 +37,7 @@ def _posting_insert(insert_for: Any) -> Any:
 
 # Built once per dialect: building a statement per unit of work cost more than running it.
 _BUMP = {"postgresql": _daily_upsert(pg_insert), "sqlite": _daily_upsert(sqlite_insert)}
+_INSERT_LINE = insert(_L).inline()
 _ADD = {"postgresql": _posting_insert(pg_insert), "sqlite": _posting_insert(sqlite_insert)}
 
 
@@ -68,17 +70,19 @@ class SqlLedgerRepository:
         ).scalar()
         if pid is None:
             return False
-        self.conn.execute(
-            insert(_L),
+        later(
+            self.conn,
+            _INSERT_LINE,
             [
                 {"posting_id": pid, "account": x.account, "amount_iqd": x.amount}
                 for x in posting.lines
             ],
         )
         day = local_date(posting.at)
-        # Sorted, so that concurrent postings lock the rollup rows in the same order; one
-        # executemany, which psycopg sends as a pipeline (one round trip, not one per line).
-        self.conn.execute(
+        # Sorted, so that concurrent postings lock the rollup rows in the same order; queued,
+        # and sent with the unit of work's next statement that waits for the server.
+        later(
+            self.conn,
             self._bump,
             [
                 {

@@ -5,9 +5,11 @@ from __future__ import annotations
 from sqlalchemy import Connection, insert, select
 
 from manafidh.adapters.db import tables as t
+from manafidh.adapters.db.write_queue import later
 from manafidh.domain.revenue.receipts import Receipt
 
 _R = t.receipts
+_INSERT = insert(_R).inline()
 
 
 class SqlReceiptRepository:
@@ -18,7 +20,7 @@ class SqlReceiptRepository:
 
     def add(self, receipt: Receipt) -> None:
         """Store a new receipt."""
-        self.conn.execute(insert(_R), [vars(receipt)])
+        later(self.conn, _INSERT, vars(receipt))
 
     def get(self, number: str) -> Receipt | None:
         """The receipt with this number."""

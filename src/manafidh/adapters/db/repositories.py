@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from manafidh.adapters.db import tables as t
 from manafidh.adapters.db.generation import ReferenceGeneration
+from manafidh.adapters.db.write_queue import later
 from manafidh.domain.alarms import Alarm, AlarmKind, Severity
 from manafidh.domain.declarations.model import (
     ITEM_FIELDS,
@@ -385,8 +386,9 @@ _RELEASED_FOR_PLATE = _FULL.where(
 )
 _RELEASED_FOR_PLATE_LOCKED = _RELEASED_FOR_PLATE.with_for_update(of=t.declarations)
 _INSERT_VERSION = insert(t.declaration_versions).returning(t.declaration_versions.c.id)
-_INSERT_ITEM = insert(t.declaration_items)
-_INSERT_TRANSITION = insert(t.declaration_transitions)
+# Queued writes (write_queue.later) are inline: no RETURNING of the new row's id.
+_INSERT_ITEM = insert(t.declaration_items).inline()
+_INSERT_TRANSITION = insert(t.declaration_transitions).inline()
 _TRANSITIONS_OF = (
     select(t.declaration_transitions)
     .where(t.declaration_transitions.c.declaration_id == bindparam("id"))
@@ -402,9 +404,10 @@ _ITEMS_OF = (
     .where(t.declaration_items.c.version_id.in_(bindparam("ids", expanding=True)))
     .order_by(t.declaration_items.c.version_id, t.declaration_items.c.line_no)
 )
-_INSERT_ASSESSMENT = insert(t.assessments)
-_INSERT_ASSESSMENT_LINE = insert(t.assessment_lines)
-_INSERT_LANE_DECISION = insert(t.lane_decisions)
+_INSERT_ASSESSMENT = insert(t.assessments).inline()
+_INSERT_ASSESSMENT_LINE = insert(t.assessment_lines).inline()
+_INSERT_LANE_DECISION = insert(t.lane_decisions).inline()
+_INSERT_CHECK = insert(t.checks).inline()
 _USER_BY_ID = select(t.users).where(t.users.c.id == bindparam("key"))
 _TOKEN = select(t.api_tokens).where(t.api_tokens.c.token_hash == bindparam("key"))
 # Every request authenticates: the token and its holder in one statement, not two.
@@ -434,7 +437,7 @@ class SqlDeclarationRepository:
         self._seen: dict[str, tuple[int, int]] = {}
 
     def add(self, declaration: Declaration) -> None:
-        self.conn.execute(_INSERT_DECLARATION, self._row(declaration))
+        later(self.conn, _INSERT_DECLARATION, self._row(declaration))
         self._seen[declaration.id] = (0, 0)
         self._append(declaration)
 
@@ -445,7 +448,7 @@ class SqlDeclarationRepository:
         if len(declaration.transitions) == seen_transitions:
             del row["updated_at"]  # nothing happened that moves the declaration in time
         # The SET clause is taken from the parameter names; the key is bound as "key".
-        self.conn.execute(_UPDATE_DECLARATION, {**row, "key": declaration.id})
+        later(self.conn, _UPDATE_DECLARATION, {**row, "key": declaration.id})
         self._append(declaration)
 
     def _row(self, d: Declaration) -> dict[str, Any]:
@@ -482,7 +485,8 @@ class SqlDeclarationRepository:
                 reason=version.reason,
             )
             version_id = self.conn.execute(_INSERT_VERSION, values).scalar_one()
-            self.conn.execute(
+            later(
+                self.conn,
                 _INSERT_ITEM,
                 [
                     {"version_id": version_id, **{f: getattr(i, f) for f in ITEM_FIELDS}}
@@ -491,7 +495,8 @@ class SqlDeclarationRepository:
             )
         new_transitions = d.transitions[n_transitions:]
         if new_transitions:
-            self.conn.execute(
+            later(
+                self.conn,
                 _INSERT_TRANSITION,
                 [
                     {
@@ -613,8 +618,9 @@ class SqlDeclarationRepository:
     # -- assessments, lanes, checks --
     def add_assessment(self, assessment: Assessment, crossing_code: str) -> None:
         values = {k: v for k, v in vars(assessment).items() if k != "lines"}
-        self.conn.execute(_INSERT_ASSESSMENT, {**values, "crossing_code": crossing_code})
-        self.conn.execute(
+        later(self.conn, _INSERT_ASSESSMENT, {**values, "crossing_code": crossing_code})
+        later(
+            self.conn,
             _INSERT_ASSESSMENT_LINE,
             [{"assessment_id": assessment.id, **vars(line)} for line in assessment.lines],
         )
@@ -640,7 +646,8 @@ class SqlDeclarationRepository:
         return Assessment(**fields, lines=lines)
 
     def add_lane_decision(self, declaration_id: str, decision: LaneDecision, at: datetime) -> None:
-        self.conn.execute(
+        later(
+            self.conn,
             _INSERT_LANE_DECISION,
             {
                 "declaration_id": declaration_id,
@@ -675,16 +682,18 @@ class SqlDeclarationRepository:
         fraud_kind: str | None,
         notes: str,
     ) -> None:
-        self.conn.execute(
-            insert(t.checks).values(
-                declaration_id=declaration_id,
-                kind=kind,
-                actor=actor,
-                at=at,
-                found=found,
-                fraud_kind=fraud_kind,
-                notes=notes,
-            )
+        later(
+            self.conn,
+            _INSERT_CHECK,
+            {
+                "declaration_id": declaration_id,
+                "kind": kind,
+                "actor": actor,
+                "at": at,
+                "found": found,
+                "fraud_kind": fraud_kind,
+                "notes": notes,
+            },
         )
 
     def checks_of(self, declaration_id: str) -> list[dict[str, Any]]:
@@ -812,7 +821,7 @@ class SqlUserRepository:
 
 _o = t.payment_orders.c
 _INSERT_ORDER = insert(t.payment_orders)
-_INSERT_PAYMENT = insert(t.payments)
+_INSERT_PAYMENT = insert(t.payments).inline()
 _UPDATE_ORDER_STATE = update(t.payment_orders).where(_o.id == bindparam("key"))
 _ORDER_BY_ID = select(t.payment_orders).where(_o.id == bindparam("key"))
 _ORDER_BY_REFERENCE = select(t.payment_orders).where(_o.reference == bindparam("key"))
@@ -843,7 +852,8 @@ class SqlPaymentRepository:
         self._seen: dict[str, int] = {}
 
     def add_order(self, order: PaymentOrder) -> None:
-        self.conn.execute(
+        later(
+            self.conn,
             _INSERT_ORDER,
             {
                 "id": order.id,
@@ -897,10 +907,11 @@ class SqlPaymentRepository:
         return found[0] if found else None
 
     def save_order(self, order: PaymentOrder, crossing_code: str) -> None:
-        self.conn.execute(_UPDATE_ORDER_STATE, {"key": order.id, "state": order.state.value})
+        later(self.conn, _UPDATE_ORDER_STATE, {"key": order.id, "state": order.state.value})
         new = order.payments[self._seen.get(order.id, 0) :]
         if new:
-            self.conn.execute(
+            later(
+                self.conn,
                 _INSERT_PAYMENT,
                 [
                     {
@@ -918,7 +929,7 @@ class SqlPaymentRepository:
         self._seen[order.id] = len(order.payments)
 
 
-_INSERT_EXIT = insert(t.gate_exits)
+_INSERT_EXIT = insert(t.gate_exits).inline()
 
 
 class SqlGateRepository:
@@ -928,7 +939,7 @@ class SqlGateRepository:
         self.conn = conn
 
     def add_exit(self, record: ExitRecord) -> None:
-        self.conn.execute(_INSERT_EXIT, vars(record))
+        later(self.conn, _INSERT_EXIT, vars(record))
 
     def add_alarm(self, alarm: Alarm) -> None:
         values = vars(alarm).copy()

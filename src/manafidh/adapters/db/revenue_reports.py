@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from manafidh.adapters.db import tables as t
+from manafidh.adapters.db.write_queue import later
 from manafidh.services.ports import Delta
 
 _R = t.revenue_rollup
@@ -48,8 +49,9 @@ class SqlRevenueRollupRepository:
         """Add (dimension, key, duty, customs value, items) deltas, in key order (no deadlocks)."""
         if not deltas:
             return
-        # One executemany, which psycopg sends as a pipeline: one round trip for the lot.
-        self.conn.execute(
+        # Queued, and sent with the unit of work's next statement that waits for the server.
+        later(
+            self.conn,
             self._bump,
             [
                 {

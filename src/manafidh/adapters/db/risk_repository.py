@@ -15,6 +15,7 @@ from manafidh.adapters.db import tables as t
 
 # The reference cache's generation counter: bumped on every reference change, read per unit of work.
 from manafidh.adapters.db.generation import ReferenceGeneration
+from manafidh.adapters.db.write_queue import later
 from manafidh.adapters.risk_model import RiskModel
 from manafidh.domain.clock import IRAQ_TZ
 from manafidh.domain.risk.features import RiskRecord
@@ -55,6 +56,9 @@ def record_from_json(
         found=found,
         outcome_day=outcome_day,
     )
+
+
+_INSERT_SCORE = insert(t.risk_scores).inline()
 
 
 class SqlRiskRepository:
@@ -125,16 +129,18 @@ class SqlRiskRepository:
         fallback: str | None,
     ) -> None:
         """Store a declaration's score, or why there is none, with the inputs it was given."""
-        self.conn.execute(
-            insert(t.risk_scores).values(
-                declaration_id=declaration_id,
-                scored_at=at,
-                model_version=score.model_version if score else None,
-                score=score.value if score else None,
-                factors=[[n, v] for n, v in score.factors] if score else [],
-                inputs=record_json(record),
-                fallback=fallback,
-            )
+        later(
+            self.conn,
+            _INSERT_SCORE,
+            {
+                "declaration_id": declaration_id,
+                "scored_at": at,
+                "model_version": score.model_version if score else None,
+                "score": score.value if score else None,
+                "factors": [[n, v] for n, v in score.factors] if score else [],
+                "inputs": record_json(record),
+                "fallback": fallback,
+            },
         )
 
     def score_of(self, declaration_id: str) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ from typing import Any, Self
 
 from sqlalchemy import Connection, Engine
 
+from manafidh.adapters.db import write_queue
 from manafidh.adapters.db.audit import SqlAuditLog
 from manafidh.adapters.db.audit_records import SqlAuditRecords
 from manafidh.adapters.db.deferred import SqlDeferredAccountRepository
@@ -95,6 +96,7 @@ class SqlUnitOfWork:
         conn = self.engine.connect()
         if self.readonly and conn.dialect.name == "sqlite":
             conn = conn.execution_options(sqlite_begin="DEFERRED")
+        write_queue.discard(conn)  # nothing a pooled connection's last user left behind
         conn.begin()
         self._conn = conn
         for name in _REPOSITORIES:  # a unit of work entered again starts afresh
@@ -130,12 +132,14 @@ class SqlUnitOfWork:
         """Write the pending audit entries, then make every change durable, all at once."""
         assert self._conn is not None
         self.audit.flush()
+        write_queue.send(self._conn)  # what the audit flush did not take (no entries)
         self._conn.commit()
 
     def rollback(self) -> None:
         """Discard every change of this unit of work (audit entries included)."""
         assert self._conn is not None
         self.audit.discard()
+        write_queue.discard(self._conn)
         self._conn.rollback()
 
 

@@ -10,9 +10,13 @@ from sqlalchemy import Connection, delete, insert, select
 
 from manafidh.adapters.db import tables as t
 from manafidh.adapters.db.generation import ReferenceGeneration
+from manafidh.adapters.db.write_queue import later
 from manafidh.domain.tariff.valuation import Observation, ReferenceValue, ValuationFlag
 
 CLEARED = ("released", "exited")
+
+
+_INSERT_OBSERVATION = insert(t.valuation_observations).inline()
 
 
 class SqlValuationRepository:
@@ -32,8 +36,9 @@ class SqlValuationRepository:
     ) -> None:
         """Record the assessed lines (history for reference values)."""
         if lines:
-            self.conn.execute(
-                insert(t.valuation_observations),
+            later(
+                self.conn,
+                _INSERT_OBSERVATION,
                 [
                     {
                         "assessment_id": assessment_id,

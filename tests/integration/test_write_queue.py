@@ -1,0 +1,104 @@
+"""Writes held back for one round trip (ADR 0012) behave as if they had been sent at once:
+later reads of the same unit of work see them, a failing one fails the whole unit of work with
+the usual error, and a rolled-back unit of work leaves nothing queued for the next user of its
+pooled connection."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from manafidh.adapters.db import tables as t
+from manafidh.adapters.db.write_queue import later
+
+_AT = datetime(2026, 3, 15, 6, 0, tzinfo=UTC)
+_INSERT_CHECK = insert(t.checks).inline()
+
+
+def _check(declaration_id: str, notes: str) -> dict[str, object]:
+    return {
+        "declaration_id": declaration_id,
+        "kind": "document",
+        "actor": "officer",
+        "at": _AT,
+        "found": False,
+        "fraud_kind": None,
+        "notes": notes,
+    }
+
+
+def _lodged(container, make_user) -> str:
+    from random import Random
+
+    from tests.factories import content
+
+    from manafidh.services import declarations
+
+    trader = make_user("trader")
+    with container.uow() as uow:
+        decl = declarations.submit(
+            uow=uow, actor=trader, crossing_code="SHL", content=content(), rng=Random(1)
+        )
+    return decl.id
+
+
+def _checks(container, declaration_id: str) -> list[str]:
+    with container.uow(readonly=True) as uow:
+        c = t.checks.c
+        rows = uow.declarations.conn.execute(
+            select(c.notes).where(c.declaration_id == declaration_id).order_by(c.id)
+        )
+        return [r.notes for r in rows]
+
+
+def test_a_read_in_the_same_unit_of_work_sees_the_queued_writes(container, make_user):
+    decl = _lodged(container, make_user)
+    with container.uow() as uow:
+        conn = uow.declarations.conn
+        later(conn, _INSERT_CHECK, _check(decl, "first"))
+        later(conn, _INSERT_CHECK, [_check(decl, "second"), _check(decl, "third")])
+        seen = conn.execute(
+            select(func.count()).select_from(t.checks).where(t.checks.c.declaration_id == decl)
+        ).scalar_one()
+        assert seen == 3
+        uow.commit()
+    assert _checks(container, decl) == ["first", "second", "third"]
+
+
+def test_queued_writes_are_kept_only_when_the_unit_of_work_commits(container, make_user):
+    decl = _lodged(container, make_user)
+    with container.uow() as uow:
+        later(uow.declarations.conn, _INSERT_CHECK, _check(decl, "never sent"))
+        # leaving without commit rolls back: the queue goes with it
+    with container.uow() as uow:
+        later(uow.declarations.conn, _INSERT_CHECK, _check(decl, "kept"))
+        uow.commit()
+    assert _checks(container, decl) == ["kept"]
+
+
+def test_a_failing_queued_write_fails_the_commit_and_keeps_nothing(container, make_user):
+    decl = _lodged(container, make_user)
+    with container.uow() as uow:
+        conn = uow.declarations.conn
+        later(conn, _INSERT_CHECK, _check(decl, "before the bad row"))
+        later(conn, _INSERT_CHECK, _check("no-such-declaration", "breaks the foreign key"))
+        uow.audit.append(
+            at=_AT,
+            actor="officer",
+            role="officer",
+            crossing="SHL",
+            action="check.recorded",
+            subject=f"declaration:{decl}",
+            payload={"notes": "before the bad row"},
+        )
+        with pytest.raises(IntegrityError):
+            uow.commit()
+    assert _checks(container, decl) == []
+    with container.uow(readonly=True) as uow:  # the audit entry went with the rest
+        assert uow.audit.entries(
+            subject=f"declaration:{decl}", actor="officer", action=None, since=None,
+            until=None, limit=10, offset=0,
+        ) == []  # fmt: skip
