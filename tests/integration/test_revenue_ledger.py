@@ -240,3 +240,32 @@ def test_the_books_always_balance_and_agree_with_raw_declarations_and_payments(
     assert tb.revenue == raw["revenue"] == raw["assessed_latest"]
     assert b.get(Account.BANK_UNRECONCILED, Decimal(0)) == raw["received"]
     assert -b.get(Account.OVERPAYMENTS, Decimal(0)) == raw["overpaid"]
+
+
+def test_a_posting_with_two_lines_on_one_account_moves_its_day_once_by_their_sum(container):
+    # Guards the queued daily upsert: sent as one multi-row INSERT ... ON CONFLICT, two rows
+    # for one account would fail on PostgreSQL ("cannot affect row a second time").
+    from datetime import UTC, datetime
+
+    from manafidh.domain.revenue.ledger import Kind, Line, Posting
+
+    at = datetime(2026, 3, 15, 9, 0, tzinfo=UTC)
+    posting = Posting(
+        key="test:two-lines-one-account",
+        kind=Kind.COLLECTED,
+        at=at,
+        crossing_code="SHL",
+        actor="finance",
+        lines=(
+            Line(Account.BANK, Decimal("100.000")),
+            Line(Account.BANK, Decimal("50.000")),
+            Line(Account.RECEIVABLE, Decimal("-150.000")),
+        ),
+    )
+    with container.uow() as uow:
+        assert uow.ledger.add(posting)
+        uow.commit()
+    with container.uow(readonly=True) as uow:
+        day = local_date(at)
+        moved = {r[0]: r[4] for r in uow.ledger.daily(since=day, until=day, crossing_code="SHL")}
+    assert moved == {Account.BANK: Decimal("150.000"), Account.RECEIVABLE: Decimal("-150.000")}
