@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from manafidh.adapters.db import tables as t
+from manafidh.adapters.db import version_cache
 from manafidh.adapters.db.generation import ReferenceGeneration
 from manafidh.adapters.db.write_queue import later
 from manafidh.domain.alarms import Alarm, AlarmKind, Severity
@@ -385,6 +386,13 @@ _RELEASED_FOR_PLATE = _FULL.where(
     _d.state == "released",
 )
 _RELEASED_FOR_PLATE_LOCKED = _RELEASED_FOR_PLATE.with_for_update(of=t.declarations)
+_FULL_BY_IDS = _FULL.where(_d.id.in_(bindparam("ids", expanding=True)))
+# The declaration's row alone, for a declaration whose versions this process keeps (ADR 0013).
+_HEAD_OF = {
+    full: select(t.declarations).where(full.whereclause)
+    for full in (_BY_ID, _BY_REFERENCE, _BY_KEY, _RELEASED_FOR_PLATE)
+}
+_LOCKED_HEAD = {q: q.with_for_update() for q in _HEAD_OF.values()}
 _INSERT_VERSION = insert(t.declaration_versions).returning(t.declaration_versions.c.id)
 # Queued writes (write_queue.later) are inline: no RETURNING of the new row's id.
 _INSERT_ITEM = insert(t.declaration_items).inline()
@@ -435,11 +443,13 @@ class SqlDeclarationRepository:
         self.lock = lock and conn.dialect.name == "postgresql"
         # How many versions/transitions each loaded declaration had, to insert only new ones.
         self._seen: dict[str, tuple[int, int]] = {}
+        self._database = conn.engine.url  # the key of this database in the version cache
 
     def add(self, declaration: Declaration) -> None:
         later(self.conn, _INSERT_DECLARATION, self._row(declaration))
         self._seen[declaration.id] = (0, 0)
         self._append(declaration)
+        self._keep(declaration)
 
     def save(self, declaration: Declaration) -> None:
         row = self._row(declaration)
@@ -449,6 +459,8 @@ class SqlDeclarationRepository:
             del row["updated_at"]  # nothing happened that moves the declaration in time
         # The SET clause is taken from the parameter names; the key is bound as "key".
         later(self.conn, _UPDATE_DECLARATION, {**row, "key": declaration.id})
+        if len(declaration.versions) > self._seen.get(declaration.id, (0, 0))[0]:
+            self._keep(declaration)
         self._append(declaration)
 
     def _row(self, d: Declaration) -> dict[str, Any]:
@@ -524,10 +536,27 @@ class SqlDeclarationRepository:
         return self._one(_BY_KEY, key)
 
     def _one(self, query: Any, key: str) -> Declaration | None:
+        kept = version_cache.get(self._database, key)
+        if kept is not None:
+            head = _HEAD_OF[query]
+            row = self.conn.execute(_LOCKED_HEAD[head] if self.lock else head, {"key": key}).first()
+            if row is None:
+                return None
+            if row.id == kept[0] and row.version_count == len(kept[1]):
+                return self._from_kept(row, kept[1])
         if self.lock:
             query = _LOCKED[query]
         found = self._load(self.conn.execute(query, {"key": key}))
         return found[0] if found else None
+
+    def _from_kept(self, row: Row[Any], versions: tuple[Version, ...]) -> Declaration:
+        """A declaration from its own row and the versions this process keeps of it."""
+        d = _declaration(row, list(versions), [])
+        self._seen[d.id] = (len(versions), 0)
+        return d
+
+    def _keep(self, d: Declaration) -> None:
+        version_cache.keep(self._database, d.id, d.reference, d.versions)
 
     def _load(self, rows: Iterable[Row[Any]]) -> list[Declaration]:
         """Declarations from the rows of a ``_FULL`` query (a row per item, in order)."""
@@ -546,6 +575,7 @@ class SqlDeclarationRepository:
                 d = _declaration(decl, versions, [])
                 # Versions and transitions are append-only: save() inserts only what is new.
                 self._seen[d.id] = (len(versions), 0)
+                self._keep(d)
                 out.append(d)
 
         for r in rows:
@@ -588,8 +618,19 @@ class SqlDeclarationRepository:
 
     def released_for_plate(self, crossing_code: str, plate: str) -> list[Declaration]:
         params = {"crossing": crossing_code, "plate": normalise_plate(plate)}
-        query = _RELEASED_FOR_PLATE_LOCKED if self.lock else _RELEASED_FOR_PLATE
-        return self._load(self.conn.execute(query, params))
+        head = _HEAD_OF[_RELEASED_FOR_PLATE]
+        rows = self.conn.execute(_LOCKED_HEAD[head] if self.lock else head, params).all()
+        out: list[Declaration] = []
+        missing: list[str] = []
+        for row in rows:
+            kept = version_cache.get(self._database, row.id)
+            if kept is not None and row.version_count == len(kept[1]):
+                out.append(self._from_kept(row, kept[1]))
+            else:
+                missing.append(row.id)
+        if missing:  # rows already locked above
+            out += self._load(self.conn.execute(_FULL_BY_IDS, {"ids": missing}))
+        return sorted(out, key=lambda d: d.id)
 
     def search(
         self,
