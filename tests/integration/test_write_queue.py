@@ -102,3 +102,53 @@ def test_a_failing_queued_write_fails_the_commit_and_keeps_nothing(container, ma
             subject=f"declaration:{decl}", actor="officer", action=None, since=None,
             until=None, limit=10, offset=0,
         ) == []  # fmt: skip
+
+
+def test_a_queued_write_stores_the_same_values_as_sqlalchemys_own_path(container):
+    from datetime import timedelta, timezone
+    from decimal import Decimal
+
+    from manafidh.adapters.db.driver_statements import plan
+
+    baghdad = timezone(timedelta(hours=3))
+    statement = insert(t.receipts).inline()
+
+    def receipt(number: str) -> dict[str, object]:
+        return {
+            "number": number,
+            "bank_transaction_id": f"TX-{number}",
+            "order_reference": "RF18SHL26000000001",
+            "declaration_reference": "SHL-2026-000001",
+            "crossing_code": "SHL",
+            "amount_iqd": Decimal("673995.250"),  # fils, stored as an integer count
+            "paid_at": datetime(2026, 3, 15, 9, 30, tzinfo=baghdad),  # stored in UTC
+            "issued_at": _AT,
+        }
+
+    with container.uow() as uow:
+        conn = uow.declarations.conn
+        assert plan(statement, conn.dialect, sorted(receipt("A"))) is not None  # the fast path
+        later(conn, statement, receipt("QUEUED"))
+        conn.execute(statement, receipt("DIRECT"))  # sends the queue first
+        uow.commit()
+    with container.uow(readonly=True) as uow:
+        c = t.receipts.c
+        rows = {
+            r.number: tuple(r)[1:]
+            for r in uow.declarations.conn.execute(select(t.receipts).order_by(c.number))
+        }
+    queued, direct = rows.pop("QUEUED"), rows.pop("DIRECT")
+    assert queued[1:] == direct[1:]  # all but the transaction id, which differs by design
+    assert queued[4] == Decimal("673995.250")
+    assert queued[5] == datetime(2026, 3, 15, 6, 30, tzinfo=UTC)
+
+
+def test_a_statement_that_needs_a_returned_id_gets_no_driver_plan(container):
+    from manafidh.adapters.db.driver_statements import plan
+
+    with container.uow(readonly=True) as uow:
+        dialect = uow.declarations.conn.dialect
+    names = sorted(_check("x", "y"))
+    assert plan(insert(t.checks).inline(), dialect, names) is not None
+    returning = insert(t.checks).returning(t.checks.c.id)
+    assert plan(returning, dialect, names) is None

@@ -20,6 +20,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, event, exc
 
+from manafidh.adapters.db.driver_statements import plan
+
 _QUEUE = "manafidh.write_queue"
 
 
@@ -42,8 +44,28 @@ def send_in_pipeline(conn: Connection) -> None:
     if not queue:
         return
     conn.info[_QUEUE] = []  # emptied first: the statements below pass through on_execute
-    for statement, parameters in queue:
-        conn.execute(statement, parameters)
+    cursor: Any = None
+    driver_error = conn.dialect.loaded_dbapi.Error
+    try:
+        for statement, parameters in queue:
+            rows = parameters if isinstance(parameters, list) else [parameters]
+            names = tuple(sorted(rows[0])) if rows else ()
+            found = plan(statement, conn.dialect, names) if rows else None
+            if found is None or any(r.keys() != rows[0].keys() for r in rows[1:]):
+                conn.execute(statement, parameters)  # SQLAlchemy's full path
+                continue
+            if cursor is None:
+                cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            values = [found.values(r) for r in rows]
+            if len(values) == 1:
+                cursor.execute(found.sql, values[0])
+            else:
+                cursor.executemany(found.sql, values)
+    except driver_error as e:
+        raise exc.DBAPIError.instance(None, None, e, driver_error) from e
+    finally:
+        if cursor is not None:
+            cursor.close()
 
 
 def discard(conn: Connection) -> None:
