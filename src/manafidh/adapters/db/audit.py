@@ -130,9 +130,12 @@ class SqlAuditLog:
         cursor = dbapi.cursor()  # type: ignore[union-attr]
         try:
             # The writes the use case queued travel with the reservation: one round trip (its
-            # row is read once the pipeline has ended).
-            with write_queue.pipeline(self.conn):
-                write_queue.send_in_pipeline(self.conn)
+            # row is read once the pipeline has ended). With none, a plain statement is cheaper.
+            if write_queue.has_queued(self.conn):
+                with write_queue.pipeline(self.conn):
+                    write_queue.send_in_pipeline(self.conn)
+                    cursor.execute(sql["reserve"], (len(pending), STATE_ID))
+            else:
                 cursor.execute(sql["reserve"], (len(pending), STATE_ID))
             size, packed, stored_mac, head_size, head_at = self._reserved(cursor, sql, len(pending))
             first = size - len(pending)

@@ -30,6 +30,11 @@ def later(conn: Connection, statement: Any, parameters: Any) -> None:
     conn.info.setdefault(_QUEUE, []).append((statement, parameters))
 
 
+def has_queued(conn: Connection) -> bool:
+    """True when writes wait in the connection's queue."""
+    return bool(conn.info.get(_QUEUE))
+
+
 def send(conn: Connection) -> None:
     """Execute the queued writes now, in the order they were queued, in one round trip."""
     if conn.info.get(_QUEUE):
