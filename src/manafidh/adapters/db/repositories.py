@@ -385,7 +385,6 @@ _RELEASED_FOR_PLATE = _FULL.where(
     _d.plate == bindparam("plate"),
     _d.state == "released",
 )
-_RELEASED_FOR_PLATE_LOCKED = _RELEASED_FOR_PLATE.with_for_update(of=t.declarations)
 _FULL_BY_IDS = _FULL.where(_d.id.in_(bindparam("ids", expanding=True)))
 # The declaration's row alone, for a declaration whose versions this process keeps (ADR 0013).
 _HEAD_OF = {
