@@ -16,7 +16,8 @@ from typing import Any
 
 from manafidh.domain.declarations.model import Version
 
-MAX_DECLARATIONS = 20_000  # a busy crossing's few days; about 40 MB at 5 items each
+# A busy crossing's few days of trucks; about 3.2 KB each at 5 items (tracemalloc), so ~32 MB.
+MAX_DECLARATIONS = 10_000
 
 # (database, id or reference) -> (declaration id, its versions, oldest first)
 _kept: OrderedDict[tuple[Any, str], tuple[str, tuple[Version, ...]]] = OrderedDict()
