@@ -67,3 +67,20 @@ def test_a_kept_declaration_loads_with_the_content_it_was_lodged_with(container,
     assert warm.versions == cold.versions
     assert warm.current.content.importer_name == "Zakho Steel"
     assert (warm.state, warm.lane, len(warm.versions)) == (cold.state, cold.lane, 1)
+
+
+def test_a_declaration_read_after_lodging_shows_its_values_as_stored(container, make_user):
+    # What was typed (10.50, 1000.000) and what the database gives back (10.5, 1000) are equal
+    # numbers written differently: every process must show the same, stored, form.
+    from decimal import Decimal
+
+    trader = make_user("trader")
+    typed = item(1, quantity=Decimal("10.50"), net_mass_kg=Decimal("1000.000"))
+    decl = _submit(container, trader, items=[typed])
+    first = _load(container, decl.id).current.content.items[0]
+    version_cache.clear()
+    fresh = _load(container, decl.id).current.content.items[0]
+    assert (str(first.quantity), str(first.net_mass_kg)) == (
+        str(fresh.quantity),
+        str(fresh.net_mass_kg),
+    )

@@ -38,7 +38,7 @@ class Plan:
         return tuple(values[name] for name in self.order)
 
 
-_plans: dict[tuple[Any, str, tuple[str, ...]], Plan | None] = {}
+_plans: dict[tuple[Any, str, tuple[str, ...]], Plan | None] = {}  # (statement, dialect, names)
 _lock = threading.Lock()
 
 
@@ -46,7 +46,7 @@ def plan(statement: Any, dialect: Dialect, names: Sequence[str]) -> Plan | None:
     """The plan of ``statement`` for parameters named ``names``, or None when it needs
     SQLAlchemy's full execution path. Statements must be long-lived (module constants): the
     plans are kept per statement object."""
-    key = (statement, dialect.name, tuple(names))
+    key = (statement, f"{dialect.name}+{dialect.driver}", tuple(names))
     try:
         return _plans[key]
     except KeyError:

@@ -448,7 +448,6 @@ class SqlDeclarationRepository:
         later(self.conn, _INSERT_DECLARATION, self._row(declaration))
         self._seen[declaration.id] = (0, 0)
         self._append(declaration)
-        self._keep(declaration)
 
     def save(self, declaration: Declaration) -> None:
         row = self._row(declaration)
@@ -458,8 +457,6 @@ class SqlDeclarationRepository:
             del row["updated_at"]  # nothing happened that moves the declaration in time
         # The SET clause is taken from the parameter names; the key is bound as "key".
         later(self.conn, _UPDATE_DECLARATION, {**row, "key": declaration.id})
-        if len(declaration.versions) > self._seen.get(declaration.id, (0, 0))[0]:
-            self._keep(declaration)
         self._append(declaration)
 
     def _row(self, d: Declaration) -> dict[str, Any]:
@@ -555,6 +552,8 @@ class SqlDeclarationRepository:
         return d
 
     def _keep(self, d: Declaration) -> None:
+        # Only versions read back from the database: what a use case wrote may differ in form
+        # (10.50 kg as typed, 10.5 as stored), and every process must show the stored form.
         version_cache.keep(self._database, d.id, d.reference, d.versions)
 
     def _load(self, rows: Iterable[Row[Any]]) -> list[Declaration]:
