@@ -25,10 +25,10 @@ reference data:
 * **profile** - cProfile of the service path on PostgreSQL, summarised by package and by product
   function.
 
-Every declaration has 5 items and a unique plate, and goes: submit (lodge, assess, lane) ->
-document check (yellow) or inspection, nothing found (red) -> read its payment order -> signed
-bank confirmation -> release -> exit by plate. Progress goes to stderr; stdout gets a table and,
-as its last line, one JSON object of the figures.
+Every declaration has 5 items and a unique plate, and goes: submit (lodge, assess, lane; the
+answer carries the payment order) -> document check (yellow) or inspection, nothing found
+(red) -> signed bank confirmation of the order -> release -> exit by plate. Progress goes to
+stderr; stdout gets a table and, as its last line, one JSON object of the figures.
 """
 
 from __future__ import annotations
@@ -333,7 +333,6 @@ def service_worker(
     """A function clearing one declaration through the services, one transaction per step."""
     from manafidh.domain.declarations.model import Lane
     from manafidh.domain.declarations.states import State
-    from manafidh.domain.payments.orders import OrderState
     from manafidh.services import clearance, declarations, payments
 
     mark: Step = step or (lambda _name: None)
@@ -342,7 +341,7 @@ def service_worker(
         mark("submit")
         began = time.perf_counter()
         with c.uow() as uow:
-            decl = declarations.submit(
+            lodged = declarations.submit_lodgement(
                 uow=uow,
                 actor=actors.trader,
                 crossing_code=job.crossing,
@@ -350,6 +349,7 @@ def service_worker(
                 rng=rng,
             )
         lane_ms = (time.perf_counter() - began) * 1000
+        decl, order = lodged.declaration, lodged.order
         mark("check")
         if decl.lane is Lane.YELLOW:
             with c.uow() as uow:
@@ -370,11 +370,8 @@ def service_worker(
                     fraud_kind=None,
                     notes="seals intact, goods as declared",
                 )
-        mark("order")
-        with c.uow(readonly=True) as uow:
-            orders = [o for o in uow.payments.orders_for(decl.id) if o.state is OrderState.OPEN]
         mark("pay")
-        for order in orders:
+        if order is not None:  # the notice lodging answered with: amount due and reference
             with c.uow() as uow:
                 payments.confirm_bank_payment(
                     uow=uow,
@@ -1058,11 +1055,11 @@ def http_worker(port: int, tokens: Tokens, opened: list[Api]) -> Callable[[Job],
             )
         elif lane == "red":
             api.call("POST", f"/api/v1/declarations/{ref}/inspection", tokens.inspector, NOT_FOUND)
-        orders = api.call("GET", f"/api/v1/declarations/{ref}/payment-orders", tokens.trader)
-        for n, order in enumerate(o for o in orders if o["state"] == "open"):
+        order = decl["payment_order"]  # lodging answers with the amount due and its reference
+        if order is not None:
             body = json.dumps(
                 {
-                    "bank_transaction_id": f"TX-{ref}-{n}",
+                    "bank_transaction_id": f"TX-{ref}",
                     "payment_reference": order["reference"],
                     "amount": order["outstanding_iqd"],
                     "currency": "IQD",

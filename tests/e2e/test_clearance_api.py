@@ -88,6 +88,31 @@ def test_green_lane_truck_goes_from_lodging_to_exit(client, auth, bank_confirm):
     assert [h["to_state"] for h in history.json()][-3:] == ["paid", "released", "exited"]
 
 
+def test_lodging_answers_with_the_payment_order_to_pay(client, auth, bank_confirm):
+    trader = auth("trader")
+    decl = _lodge(client, trader)
+    notice = decl["payment_order"]
+    orders = client.get(
+        f"/api/v1/declarations/{decl['reference']}/payment-orders", headers=trader
+    ).json()
+    assert orders == [notice]
+    assert notice["state"] == "open"
+    assert notice["outstanding_iqd"] == notice["amount_iqd"] != "0"
+    r = bank_confirm(
+        {
+            "bank_transaction_id": "TX-NOTICE",
+            "payment_reference": notice["reference"],
+            "amount": notice["amount_iqd"],
+            "paid_at": PAID_AT,
+        }
+    )
+    assert r.json()["order_state"] == "paid"
+    draft = client.post("/api/v1/declarations", json=payload(lodge=False), headers=trader)
+    assert draft.status_code == 201, draft.text
+    assert draft.json()["state"] == "draft"
+    assert draft.json()["payment_order"] is None
+
+
 def test_yellow_lane_needs_the_officers_document_check_before_release(client, auth, bank_confirm):
     trader, officer = auth("trader"), auth("officer", crossings=["SHL"])
     decl = _lodge(client, trader, items=_cement())

@@ -151,10 +151,28 @@ def lodge(*, uow: UnitOfWork, actor: User, declaration_id: str, rng: random.Rand
     return decl
 
 
+@dataclass(frozen=True)
+class Lodgement:
+    """A declaration just lodged, with the payment order its assessment issued (the notice a
+    declarant receives: amount due and payment reference); no order when nothing is due."""
+
+    declaration: Declaration
+    order: PaymentOrder | None
+
+
 def submit(
     *, uow: UnitOfWork, actor: User, crossing_code: str, content: Content, rng: random.Random
 ) -> Declaration:
     """Create and lodge in one transaction (what a broker's system usually does)."""
+    return submit_lodgement(
+        uow=uow, actor=actor, crossing_code=crossing_code, content=content, rng=rng
+    ).declaration
+
+
+def submit_lodgement(
+    *, uow: UnitOfWork, actor: User, crossing_code: str, content: Content, rng: random.Random
+) -> Lodgement:
+    """Create and lodge in one transaction, answering with the payment order to pay."""
     decl = _new(uow, actor, crossing_code, content)
     now = uow.clock.now()
     decl.lodge(at=now, acceptance_date=local_date(now), actor=actor.id)
@@ -163,7 +181,7 @@ def submit(
     journal.steps(uow, decl, since=0, user=actor, details=_details(decl, outcome))
     _store(uow, decl, outcome)
     uow.commit()
-    return decl
+    return Lodgement(decl, outcome.order)
 
 
 def cancel(*, uow: UnitOfWork, actor: User, declaration_id: str, reason: str) -> Declaration:

@@ -24,6 +24,7 @@ from manafidh.web.api.schemas import (
     ExitIn,
     ExitOut,
     InspectionIn,
+    LodgedOut,
     PaymentOrderOut,
     ReasonIn,
     TokenIn,
@@ -122,18 +123,19 @@ def list_crossings(uow: UowDep, user: UserDep) -> list[CrossingOut]:
 @router.post("/declarations", status_code=status.HTTP_201_CREATED, tags=["declarations"])
 def create_declaration(
     body: DeclarationIn, user: UserDep, uow: UowDep, c: ContainerDep
-) -> DeclarationOut:
-    """Create a declaration; by default it is lodged, assessed and laned at once."""
+) -> LodgedOut:
+    """Create a declaration; by default it is lodged, assessed and laned at once, and the
+    answer carries the payment order to pay."""
     content = body.to_domain()
-    if body.lodge:
-        decl = declarations.submit(
-            uow=uow, actor=user, crossing_code=body.crossing_code, content=content, rng=c.rng
-        )
-    else:
+    if not body.lodge:
         decl = declarations.create_draft(
             uow=uow, actor=user, crossing_code=body.crossing_code, content=content
         )
-    return DeclarationOut.of(decl)
+        return LodgedOut.lodged(decl, None)
+    done = declarations.submit_lodgement(
+        uow=uow, actor=user, crossing_code=body.crossing_code, content=content, rng=c.rng
+    )
+    return LodgedOut.lodged(done.declaration, done.order)
 
 
 @router.get("/declarations", tags=["declarations"])
@@ -228,17 +230,7 @@ def assessment(ref: str, user: UserDep, uow: UowDep) -> AssessmentOut:
 def payment_orders(ref: str, user: UserDep, uow: UowDep) -> list[PaymentOrderOut]:
     """Payment orders of the declaration (superseded ones included)."""
     decl = load_for(uow, user, ref)
-    return [
-        PaymentOrderOut(
-            reference=o.reference,
-            amount_iqd=o.amount_iqd,
-            paid_iqd=o.paid_iqd,
-            outstanding_iqd=o.outstanding_iqd,
-            state=o.state.value,
-            created_at=o.created_at,
-        )
-        for o in uow.payments.orders_for(decl.id)
-    ]
+    return [PaymentOrderOut.of(o) for o in uow.payments.orders_for(decl.id)]
 
 
 # -- at the crossing --------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from manafidh.domain.declarations.model import Content, Declaration, Item, Regime
 from manafidh.domain.identity import Role
+from manafidh.domain.payments.orders import PaymentOrder
 from manafidh.domain.tariff.assessment import Assessment
 from manafidh.services.clearance import FraudKind
 
@@ -301,6 +302,32 @@ class PaymentOrderOut(BaseModel):
     state: str
     created_at: datetime
     currency: str = "IQD"
+
+    @classmethod
+    def of(cls, o: PaymentOrder) -> PaymentOrderOut:
+        """Build from the domain object."""
+        return cls(
+            reference=o.reference,
+            amount_iqd=o.amount_iqd,
+            paid_iqd=o.paid_iqd,
+            outstanding_iqd=o.outstanding_iqd,
+            state=o.state.value,
+            created_at=o.created_at,
+        )
+
+
+class LodgedOut(DeclarationOut):
+    """A declaration just created, with the payment order its lodging issued: the amount due
+    and the reference to pay it under (none for a draft, or when nothing is due)."""
+
+    payment_order: PaymentOrderOut | None = None
+
+    @classmethod
+    def lodged(cls, d: Declaration, order: PaymentOrder | None) -> LodgedOut:
+        """Build from the declaration and the order its lodging issued."""
+        out = cls.of(d)
+        out.payment_order = PaymentOrderOut.of(order) if order is not None else None
+        return out
 
 
 class ConfirmationOut(BaseModel):
