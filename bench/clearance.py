@@ -270,10 +270,12 @@ def create_actors(c: Container) -> Actors:
 class Databases:
     """Fresh databases for each measurement: copies of a migrated, loaded template."""
 
-    def __init__(self, workdir: Path, cluster: PgCluster | None) -> None:
-        """Remember where SQLite files go and which PostgreSQL cluster to use."""
+    def __init__(self, workdir: Path, cluster: PgCluster | None, *, tcp: bool = False) -> None:
+        """Remember where SQLite files go, which PostgreSQL cluster to use and how to reach it:
+        over its Unix socket (a server on the same host), or over TCP with ``tcp``."""
         self.workdir = workdir
         self.cluster = cluster
+        self.tcp = tcp
         self._sqlite_template = workdir / "template.db"
         self._count = 0
 
@@ -298,7 +300,7 @@ class Databases:
             raise BenchError("PostgreSQL is not available")
         name = f"bench_run{self._count}"
         self.cluster.create_database(name, template=PG_TEMPLATE)
-        return self.cluster.url(name)
+        return self.cluster.url(name) if self.tcp else self.cluster.socket_url(name)
 
 
 def postgres_pids(cluster: PgCluster) -> Callable[[], list[int]] | None:
@@ -1529,6 +1531,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="uvicorn worker processes (default: 1 on SQLite, which has one writer at a time, "
         "and one per core, at most 2, on PostgreSQL)",
     )
+    ap.add_argument(
+        "--pg-tcp",
+        action="store_true",
+        help="reach PostgreSQL over TCP on 127.0.0.1 (default: its Unix socket, as a server on "
+        "the same host is reached)",
+    )
     ap.add_argument("--no-profile", action="store_true", help="skip the cProfile pass")
     ap.add_argument("--profile-out", type=Path, default=None, help="keep the pstats file here")
     args = ap.parse_args(argv)
@@ -1567,14 +1575,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise BenchError("PostgreSQL binaries not found: apt-get install postgresql")
         log.print("starting a throwaway PostgreSQL cluster (fsync off)")
         cluster = stack.enter_context(PgCluster())
-        dbs = Databases(workdir, cluster)
+        dbs = Databases(workdir, cluster, tcp=args.pg_tcp)
         log.print("migrating and loading reference data into the templates")
         dbs.prepare()
         http_workers = {
             "sqlite": args.http_workers or 1,
             "postgresql": args.http_workers or min(2, os.cpu_count() or 1),
         }
-        res = Results(n, machine(cluster), http_workers, args.http_clients)
+        setup = {**machine(cluster), "postgres_via": "tcp" if args.pg_tcp else "unix socket"}
+        res = Results(n, setup, http_workers, args.http_clients)
         pg_pids = postgres_pids(cluster)
 
         jobs = make_jobs(n, tag="M", seed=SEED)

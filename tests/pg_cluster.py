@@ -256,6 +256,12 @@ class PgCluster:
             raise PgClusterError("the cluster is not started")
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{dbname}"
 
+    def socket_url(self, dbname: str) -> str:
+        """The URL of a database over the server's Unix socket (TCP for an external server)."""
+        if self.external_url is not None or self.port is None:
+            return self.url(dbname)
+        return f"postgresql+psycopg://postgres@/{dbname}?host={self.socket_dir}&port={self.port}"
+
     def create_database(self, name: str, template: str | None = None) -> None:
         """Create an empty database, or a copy of ``template``."""
         _check_dbname(name)

@@ -263,9 +263,49 @@ def test_a_posting_with_two_lines_on_one_account_moves_its_day_once_by_their_sum
         ),
     )
     with container.uow() as uow:
-        assert uow.ledger.add(posting)
+        uow.ledger.add(posting)
         uow.commit()
     with container.uow(readonly=True) as uow:
         day = local_date(at)
         moved = {r[0]: r[4] for r in uow.ledger.daily(since=day, until=day, crossing_code="SHL")}
     assert moved == {Account.BANK: Decimal("150.000"), Account.RECEIVABLE: Decimal("-150.000")}
+
+
+def test_a_posting_key_already_in_the_books_adds_no_lines_and_moves_no_day(container):
+    # The lines and the day's movements go with the posting in queued statements that read no
+    # answer: they must be written for a new key only, whether the key came earlier in the same
+    # transaction or in another one.
+    from datetime import UTC, datetime
+
+    from manafidh.domain.revenue.ledger import Kind, Line, Posting
+
+    at = datetime(2026, 3, 15, 9, 0, tzinfo=UTC)
+
+    def posting(amount: str) -> Posting:
+        return Posting(
+            key="test:once",
+            kind=Kind.COLLECTED,
+            at=at,
+            crossing_code="SHL",
+            actor="finance",
+            lines=(
+                Line(Account.BANK, Decimal(amount)),
+                Line(Account.RECEIVABLE, -Decimal(amount)),
+            ),
+        )
+
+    with container.uow() as uow:
+        uow.ledger.add(posting("100.000"))
+        uow.ledger.add(posting("7.000"))  # same key, same transaction
+        uow.commit()
+    with container.uow() as uow:
+        uow.ledger.add(posting("9.000"))  # same key, later transaction
+        uow.commit()
+    with container.uow(readonly=True) as uow:
+        (kept,) = uow.ledger.postings()
+        day = local_date(at)
+        moved = {r[0]: r[4] for r in uow.ledger.daily(since=day, until=day, crossing_code="SHL")}
+        balances = uow.ledger.balances()
+    assert [line.amount for line in kept.lines] == [Decimal("100.000"), Decimal("-100.000")]
+    assert moved == {Account.BANK: Decimal("100.000"), Account.RECEIVABLE: Decimal("-100.000")}
+    assert balances == {Account.BANK: Decimal("100.000"), Account.RECEIVABLE: Decimal("-100.000")}

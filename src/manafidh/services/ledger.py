@@ -18,9 +18,9 @@ from manafidh.services.ports import UnitOfWork
 SYSTEM = "system"
 
 
-def post(uow: UnitOfWork, posting: Posting) -> bool:
-    """Write ``posting`` unless its key is already in the books; True when written."""
-    return uow.ledger.add(posting)
+def post(uow: UnitOfWork, posting: Posting) -> None:
+    """Write ``posting`` unless its key is already in the books."""
+    uow.ledger.add(posting)
 
 
 def order_issued(

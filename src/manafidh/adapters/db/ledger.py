@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, or_, select
+from sqlalchemy import (
+    Connection,
+    Integer,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -21,24 +33,61 @@ _L = t.ledger_lines
 _D = t.ledger_daily
 
 
-def _daily_upsert(insert_for: Any) -> Any:
-    stmt = insert_for(_D)
+def _new_posting(insert_for: Any) -> Any:
+    # A key already in the books inserts nothing: a repeated business event never counts twice.
+    return insert_for(_P).on_conflict_do_nothing(index_elements=[_P.c.key]).inline()
+
+
+# Built once per dialect: building a statement per unit of work cost more than running it.
+_ADD = {"postgresql": _new_posting(pg_insert), "sqlite": _new_posting(sqlite_insert)}
+_INSERTS = {"postgresql": pg_insert, "sqlite": sqlite_insert}
+
+
+def _rows(count: int) -> Any:
+    """The posting ``:key`` (only while it has no lines: just inserted, not found again) joined
+    with ``count`` rows of ``(n, account, amount_iqd)`` given as parameters."""
+    rows = union_all(
+        *(
+            select(
+                literal_column(str(i), Integer).label("n"),
+                bindparam(f"account_{i}", type_=_L.c.account.type).label("account"),
+                bindparam(f"amount_{i}", type_=_L.c.amount_iqd.type).label("amount_iqd"),
+            )
+            for i in range(count)
+        )
+    ).subquery("v")
+    lines = _L.alias("x")
+    new = ~exists().where(lines.c.posting_id == _P.c.id)
+    return rows, (_P.c.key == bindparam("key")) & new
+
+
+@functools.cache
+def _lines(count: int) -> Any:
+    """INSERT the ``count`` lines of the posting ``:key``, unless it has lines already."""
+    rows, new = _rows(count)
+    query = select(_P.c.id, rows.c.account, rows.c.amount_iqd).where(new).order_by(rows.c.n)
+    return insert(_L).from_select(["posting_id", "account", "amount_iqd"], query)
+
+
+@functools.cache
+def _daily(dialect: str, count: int) -> Any:
+    """Add ``count`` accounts' amounts to their day, unless the posting ``:key`` has lines
+    already (it must run before the lines are written)."""
+    rows, new = _rows(count)
+    query = select(
+        rows.c.account,
+        _P.c.crossing_code,
+        bindparam("day", type_=_D.c.day.type),
+        _P.c.kind,
+        rows.c.amount_iqd,
+    ).where(new)
+    stmt = _INSERTS[dialect](_D).from_select(
+        ["account", "crossing_code", "day", "kind", "amount_iqd"], query
+    )
     return stmt.on_conflict_do_update(
         index_elements=[_D.c.account, _D.c.crossing_code, _D.c.day, _D.c.kind],
         set_={"amount_iqd": _D.c.amount_iqd + stmt.excluded.amount_iqd},
     )
-
-
-def _posting_insert(insert_for: Any) -> Any:
-    # A key already in the books inserts nothing and returns no row: one statement, where
-    # asking first and then inserting took two round trips on every posting.
-    return insert_for(_P).on_conflict_do_nothing(index_elements=[_P.c.key]).returning(_P.c.id)
-
-
-# Built once per dialect: building a statement per unit of work cost more than running it.
-_BUMP = {"postgresql": _daily_upsert(pg_insert), "sqlite": _daily_upsert(sqlite_insert)}
-_INSERT_LINE = insert(_L).inline()
-_ADD = {"postgresql": _posting_insert(pg_insert), "sqlite": _posting_insert(sqlite_insert)}
 
 
 class SqlLedgerRepository:
@@ -46,19 +95,26 @@ class SqlLedgerRepository:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self._bump = _BUMP[conn.dialect.name]
-        self._add = _ADD[conn.dialect.name]
+        self._dialect = conn.dialect.name
+        self._add = _ADD[self._dialect]
 
     def has(self, key: str) -> bool:
         """True when a posting with this key exists."""
         return self.conn.execute(select(_P.c.id).where(_P.c.key == key)).first() is not None
 
-    def add(self, posting: Posting) -> bool:
-        """Write a posting, its lines and the daily movements; False if its key is in already."""
-        pid = self.conn.execute(
+    def add(self, posting: Posting) -> None:
+        """Write a posting, its lines and the daily movements, unless its key is in already.
+
+        Three queued statements, no round trip of their own: the lines and the day's movements
+        are written only while the posting has no lines, that is when this transaction has
+        just inserted it, and not when its key was found in the books already.
+        """
+        key = posting.key
+        later(
+            self.conn,
             self._add,
             {
-                "key": posting.key,
+                "key": key,
                 "kind": posting.kind.value,
                 "at": posting.at,
                 "crossing_code": posting.crossing_code,
@@ -67,35 +123,27 @@ class SqlLedgerRepository:
                 "order_id": posting.order_id,
                 "memo": posting.memo,
             },
-        ).scalar()
-        if pid is None:
-            return False
+        )
+        # One row per account, sorted: one statement may not update a day's row twice, and
+        # concurrent postings lock the rollup rows in the same order.
+        by_account: dict[str, Decimal] = {}
+        for line in posting.lines:
+            by_account[line.account] = by_account.get(line.account, ZERO) + line.amount
+        moved = sorted(by_account.items())
         later(
             self.conn,
-            _INSERT_LINE,
-            [
-                {"posting_id": pid, "account": x.account, "amount_iqd": x.amount}
-                for x in posting.lines
-            ],
+            _daily(self._dialect, len(moved)),
+            {
+                "key": key,
+                "day": local_date(posting.at),
+                **_numbered(moved),
+            },
         )
-        day = local_date(posting.at)
-        # Sorted, so that concurrent postings lock the rollup rows in the same order; queued,
-        # and sent with the unit of work's next statement that waits for the server.
         later(
             self.conn,
-            self._bump,
-            [
-                {
-                    "account": line.account,
-                    "crossing_code": posting.crossing_code,
-                    "day": day,
-                    "kind": posting.kind.value,
-                    "amount_iqd": line.amount,
-                }
-                for line in sorted(posting.lines, key=lambda x: x.account)
-            ],
+            _lines(len(posting.lines)),
+            {"key": key, **_numbered([(x.account, x.amount) for x in posting.lines])},
         )
-        return True
 
     def postings(
         self, *, order_id: str | None = None, declaration_id: str | None = None
@@ -169,3 +217,12 @@ class SqlLedgerRepository:
         """How many postings exist."""
         n: Any = self.conn.execute(select(func.count()).select_from(_P)).scalar_one()
         return int(n)
+
+
+def _numbered(pairs: Sequence[tuple[str, Decimal]]) -> dict[str, Any]:
+    """The parameters ``account_<n>`` and ``amount_<n>`` of ``_rows``."""
+    out: dict[str, Any] = {}
+    for i, (account, amount) in enumerate(pairs):
+        out[f"account_{i}"] = account
+        out[f"amount_{i}"] = amount
+    return out
