@@ -790,14 +790,15 @@ def measure_baseline(c: Container, actors: Actors, jobs: Sequence[Job], k: int) 
     def mark(name: str) -> None:
         current[0] = name
 
-    # Queued writes run on the driver's cursor, past SQLAlchemy's events (ADR 0012): count
-    # each one whose plan is used, so that the census still counts every business statement.
-    from manafidh.adapters.db import write_queue
+    # Queued writes and hot reads run on the driver's cursor, past SQLAlchemy's events (ADRs
+    # 0012, 0014): count each one whose plan is used, so that the census still counts every
+    # business statement.
+    from manafidh.adapters.db import driver_reads, write_queue
 
     planned = write_queue.plan
 
-    def counted_plan(statement: Any, dialect: Any, names: Any) -> Any:
-        found = planned(statement, dialect, names)
+    def counted_plan(statement: Any, dialect: Any, names: Any, **kw: Any) -> Any:
+        found = planned(statement, dialect, names, **kw)
         if found is not None:
             by_step[current[0]] += 1
             counts["statements"] += 1
@@ -807,11 +808,13 @@ def measure_baseline(c: Container, actors: Actors, jobs: Sequence[Job], k: int) 
     event.listen(c.engine, "before_cursor_execute", on_statement)
     event.listen(c.engine, "begin", on_begin)
     write_queue.plan = counted_plan  # type: ignore[assignment]
+    driver_reads.plan = counted_plan  # type: ignore[assignment]
     try:
         for job in jobs:
             work(job)
     finally:
         write_queue.plan = planned  # type: ignore[assignment]
+        driver_reads.plan = planned  # type: ignore[assignment]
         event.remove(c.engine, "before_cursor_execute", on_statement)
         event.remove(c.engine, "begin", on_begin)
     census = Census(

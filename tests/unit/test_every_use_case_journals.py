@@ -52,7 +52,7 @@ CASES = [
 
 
 def test_the_use_cases_that_commit_are_found():
-    assert ("declarations", "submit") in CASES
+    assert ("declarations", "submit_lodgement") in CASES
     assert ("payments", "confirm_bank_payment") in CASES
     assert len(CASES) >= 15
 

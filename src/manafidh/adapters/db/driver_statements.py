@@ -6,7 +6,8 @@ queued writes of ``write_queue`` read no result, so they skip that path: SQLAlch
 renders each statement once per dialect and set of parameter names, the column types' own bind
 processors convert the values (exact decimals, fils, instants), and the DBAPI cursor runs it.
 A statement that needs more than that (Python-side defaults, ``RETURNING``, expanding
-parameters) gets no plan; the caller runs it through ``Connection.execute`` instead.
+parameters) gets no plan; the caller runs it through ``Connection.execute`` instead. Hot reads
+use the same plans (``driver_reads``, ADR 0014).
 """
 
 from __future__ import annotations
@@ -38,25 +39,31 @@ class Plan:
         return tuple(values[name] for name in self.order)
 
 
-_plans: dict[tuple[Any, str, tuple[str, ...]], Plan | None] = {}  # (statement, dialect, names)
+# (statement, dialect, names, whether its rows are read)
+_plans: dict[tuple[Any, str, tuple[str, ...], bool], Plan | None] = {}
 _lock = threading.Lock()
 
 
-def plan(statement: Any, dialect: Dialect, names: Sequence[str]) -> Plan | None:
+def plan(
+    statement: Any, dialect: Dialect, names: Sequence[str], *, reads: bool = False
+) -> Plan | None:
     """The plan of ``statement`` for parameters named ``names``, or None when it needs
-    SQLAlchemy's full execution path. Statements must be long-lived (module constants): the
-    plans are kept per statement object."""
-    key = (statement, f"{dialect.name}+{dialect.driver}", tuple(names))
+    SQLAlchemy's full execution path; with ``reads``, for a statement whose rows are read
+    (a SELECT, or RETURNING). Statements must be long-lived (module constants): the plans are
+    kept per statement object."""
+    key = (statement, f"{dialect.name}+{dialect.driver}", tuple(names), reads)
     try:
         return _plans[key]
     except KeyError:
         pass
     compiled: Any = statement.compile(dialect=dialect, column_keys=list(names))
     needs_more = (
-        compiled.insert_prefetch
-        or compiled.update_prefetch
-        or compiled.postfetch
-        or compiled.returning
+        # Set for INSERT and UPDATE only: values SQLAlchemy computes or fetches around them.
+        getattr(compiled, "insert_prefetch", None)
+        or getattr(compiled, "update_prefetch", None)
+        # (columns set by SQL expressions: a read has them back through its RETURNING)
+        or (getattr(compiled, "postfetch", None) and not reads)
+        or (compiled.returning and not reads)
         or compiled.escaped_bind_names
         or compiled.literal_execute_params
         or compiled.post_compile_params

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from manafidh.adapters.db import driver_reads
 from manafidh.adapters.db import tables as t
 
 T = TypeVar("T")
@@ -31,8 +32,8 @@ _BUMP = (
 
 def read_generation(conn: Connection) -> int:
     """The generation the database is at, as this transaction sees it."""
-    value = conn.execute(_COUNTER_VALUE, {"name": GENERATION})
-    return int(value.scalar() or 0)
+    row = driver_reads.first(conn, _COUNTER_VALUE, {"name": GENERATION})
+    return int(row.value) if row is not None else 0
 
 
 def bump_generation(conn: Connection) -> None:

@@ -11,8 +11,8 @@ from sqlalchemy import Connection, Row, and_, bindparam, delete, func, insert, o
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from manafidh.adapters.db import driver_reads, version_cache
 from manafidh.adapters.db import tables as t
-from manafidh.adapters.db import version_cache
 from manafidh.adapters.db.generation import ReferenceGeneration
 from manafidh.adapters.db.write_queue import later
 from manafidh.domain.alarms import Alarm, AlarmKind, Severity
@@ -535,7 +535,8 @@ class SqlDeclarationRepository:
         kept = version_cache.get(self._database, key)
         if kept is not None:
             head = _HEAD_OF[query]
-            row = self.conn.execute(_LOCKED_HEAD[head] if self.lock else head, {"key": key}).first()
+            head = _LOCKED_HEAD[head] if self.lock else head
+            row = driver_reads.first(self.conn, head, {"key": key})
             if row is None:
                 return None
             if row.id == kept[0] and row.version_count == len(kept[1]):
@@ -617,7 +618,7 @@ class SqlDeclarationRepository:
     def released_for_plate(self, crossing_code: str, plate: str) -> list[Declaration]:
         params = {"crossing": crossing_code, "plate": normalise_plate(plate)}
         head = _HEAD_OF[_RELEASED_FOR_PLATE]
-        rows = self.conn.execute(_LOCKED_HEAD[head] if self.lock else head, params).all()
+        rows = driver_reads.rows(self.conn, _LOCKED_HEAD[head] if self.lock else head, params)
         out: list[Declaration] = []
         missing: list[str] = []
         for row in rows:
@@ -744,12 +745,12 @@ class SqlDeclarationRepository:
 
     def next_number(self, counter: str) -> int:
         """Atomically take the next value of a named counter (row-locked until commit)."""
-        value = self.conn.execute(_NEXT_NUMBER, {"counter": counter}).scalar()
-        if value is None:
+        row = driver_reads.first(self.conn, _NEXT_NUMBER, {"counter": counter})
+        if row is None:
             # First use of this counter: create it without racing another first use.
             self.conn.execute(_insert_ignore(t.counters, self.conn).values(name=counter, value=0))
-            value = self.conn.execute(_NEXT_NUMBER, {"counter": counter}).scalar()
-        return int(value)
+            row = driver_reads.first(self.conn, _NEXT_NUMBER, {"counter": counter})
+        return int(row.value)
 
 
 def _insert_ignore(table: Any, conn: Connection) -> Any:
@@ -875,6 +876,10 @@ _PAYMENTS_OF = (
     .where(t.payments.c.order_id.in_(bindparam("ids", expanding=True)))
     .order_by(t.payments.c.id)
 )
+# The usual case, one order: an IN list with one value would take SQLAlchemy's full path.
+_PAYMENTS_OF_ONE = (
+    select(t.payments).where(t.payments.c.order_id == bindparam("id")).order_by(t.payments.c.id)
+)
 _ORDER_OF_TRANSACTION = select(t.payments.c.order_id).where(
     t.payments.c.bank_transaction_id == bindparam("key")
 )
@@ -908,11 +913,16 @@ class SqlPaymentRepository:
     def _orders(self, query: Any, key: str) -> list[PaymentOrder]:
         if self.lock:
             query = _LOCKED_ORDERS[query]
-        rows = self.conn.execute(query, {"key": key}).all()
+        rows = driver_reads.rows(self.conn, query, {"key": key})
         if not rows:
             return []
         pays: dict[str, list[Payment]] = {}
-        for p in self.conn.execute(_PAYMENTS_OF, {"ids": [r.id for r in rows]}):
+        found = (
+            driver_reads.rows(self.conn, _PAYMENTS_OF_ONE, {"id": rows[0].id})
+            if len(rows) == 1
+            else self.conn.execute(_PAYMENTS_OF, {"ids": [r.id for r in rows]})
+        )
+        for p in found:
             pays.setdefault(p.order_id, []).append(
                 Payment(p.bank_transaction_id, p.amount_iqd, p.paid_at, p.received_at, p.channel)
             )
@@ -939,7 +949,7 @@ class SqlPaymentRepository:
         return self._orders(_ORDERS_OF_DECLARATION, declaration_id)
 
     def order_of_transaction(self, bank_transaction_id: str) -> PaymentOrder | None:
-        row = self.conn.execute(_ORDER_OF_TRANSACTION, {"key": bank_transaction_id}).first()
+        row = driver_reads.first(self.conn, _ORDER_OF_TRANSACTION, {"key": bank_transaction_id})
         if row is None:
             return None
         found = self._orders(_ORDER_BY_ID, row.order_id)
