@@ -9,10 +9,11 @@ cached under that generation, so lodging a declaration reads none of those table
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from manafidh.adapters.db import driver_reads
 from manafidh.adapters.db import tables as t
@@ -20,14 +21,24 @@ from manafidh.adapters.db import tables as t
 T = TypeVar("T")
 
 GENERATION = "reference_generation"
-_cache: dict[tuple[Any, str], tuple[int, Any]] = {}
+_cache: dict[tuple[str, str], tuple[int, Any]] = {}
 _cache_lock = threading.Lock()
+_database_keys: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
 
 # Built once: building a Core statement costs more CPU than running it.
 _COUNTER_VALUE = select(t.counters.c.value).where(t.counters.c.name == bindparam("name"))
 _BUMP = (
     update(t.counters).where(t.counters.c.name == GENERATION).values(value=t.counters.c.value + 1)
 )
+
+
+def database_key(engine: Engine) -> str:
+    """The database's key in this process's caches: its URL, rendered once per engine (hashing
+    a URL object renders it as text every time, which cost more than the cache saved)."""
+    key = _database_keys.get(engine)
+    if key is None:
+        key = _database_keys[engine] = engine.url.render_as_string(hide_password=True)
+    return key
 
 
 def read_generation(conn: Connection) -> int:
@@ -69,7 +80,7 @@ class ReferenceGeneration:
         if self._wrote:
             return build()
         generation = self.current()
-        key = (self.conn.engine.url, kind)  # the URL object: rendering it as text costs more
+        key = (database_key(self.conn.engine), kind)
         with _cache_lock:
             hit = _cache.get(key)
         if hit is not None and hit[0] == generation:

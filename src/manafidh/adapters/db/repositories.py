@@ -13,7 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from manafidh.adapters.db import driver_reads, version_cache
 from manafidh.adapters.db import tables as t
-from manafidh.adapters.db.generation import ReferenceGeneration
+from manafidh.adapters.db.generation import ReferenceGeneration, database_key
 from manafidh.adapters.db.write_queue import later
 from manafidh.domain.alarms import Alarm, AlarmKind, Severity
 from manafidh.domain.declarations.model import (
@@ -442,7 +442,7 @@ class SqlDeclarationRepository:
         self.lock = lock and conn.dialect.name == "postgresql"
         # How many versions/transitions each loaded declaration had, to insert only new ones.
         self._seen: dict[str, tuple[int, int]] = {}
-        self._database = conn.engine.url  # the key of this database in the version cache
+        self._database = database_key(conn.engine)  # its key in the version cache
 
     def add(self, declaration: Declaration) -> None:
         later(self.conn, _INSERT_DECLARATION, self._row(declaration))
