@@ -28,8 +28,11 @@ from manafidh.adapters.db.driver_statements import Plan, plan
 
 Processor = Callable[[Any], Any] | None
 _RowType = Callable[..., Any]
-# (plan, the driver's type codes) -> (row type, a processor per column or None for none at all)
-_readers: dict[tuple[int, tuple[Any, ...]], tuple[_RowType, tuple[Processor, ...] | None]] = {}
+_Reader = tuple[_RowType, tuple[Processor, ...] | None]
+# plan -> (row type, a processor per column or None for none at all). A statement's columns
+# have the same types at every execution, so the driver's description (whose making costs
+# more than the read itself) is asked for once per plan.
+_readers: dict[int, _Reader] = {}
 _lock = threading.Lock()
 
 
@@ -45,12 +48,15 @@ def rows(conn: Connection, statement: Any, parameters: Mapping[str, Any]) -> lis
     try:
         cursor.execute(found.sql, found.values(parameters))
         fetched = cursor.fetchall()
-        codes = tuple(d[1] for d in cursor.description)
+        reader = _readers.get(id(found))  # plans live as long as the process: ids stay theirs
+        if reader is None:
+            codes = tuple(d[1] for d in cursor.description)
+            reader = _reader(found, statement, conn.dialect, codes)
     except driver_error as e:
         raise exc.DBAPIError.instance(found.sql, None, e, driver_error) from e
     finally:
         cursor.close()
-    make, processors = _reader(found, statement, conn.dialect, codes)
+    make, processors = reader
     if processors is None:
         return [make(*r) for r in fetched]
     return [make(*[p(v) if p else v for p, v in zip(processors, r, strict=True)]) for r in fetched]
@@ -62,14 +68,8 @@ def first(conn: Connection, statement: Any, parameters: Mapping[str, Any]) -> An
     return found[0] if found else None
 
 
-def _reader(
-    found: Plan, statement: Any, dialect: Dialect, codes: tuple[Any, ...]
-) -> tuple[_RowType, tuple[Processor, ...] | None]:
-    key = (id(found), codes)  # plans live as long as the process: their ids stay theirs
-    try:
-        return _readers[key]
-    except KeyError:
-        pass
+def _reader(found: Plan, statement: Any, dialect: Dialect, codes: tuple[Any, ...]) -> _Reader:
+    """Make and keep the row type and result processors of a plan."""
     columns = _columns(statement)
     if len(columns) != len(codes):
         raise TypeError(f"{len(codes)} columns read, {len(columns)} described: {found.sql}")
@@ -78,12 +78,12 @@ def _reader(
         for column, code in zip(columns, codes, strict=True)
     )
     names = [column["name"] for column in columns]
-    made: tuple[_RowType, tuple[Processor, ...] | None] = (
+    made: _Reader = (
         NamedTuple("Row", [(name, Any) for name in names]),  # type: ignore[misc]
         processors if any(processors) else None,
     )
     with _lock:
-        _readers[key] = made
+        _readers[id(found)] = made
     return made
 
 
