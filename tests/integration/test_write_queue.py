@@ -152,3 +152,16 @@ def test_a_statement_that_needs_a_returned_id_gets_no_driver_plan(container):
     assert plan(insert(t.checks).inline(), dialect, names) is not None
     returning = insert(t.checks).returning(t.checks.c.id)
     assert plan(returning, dialect, names) is None
+
+
+def test_a_queued_insert_that_would_return_its_generated_key_is_refused(container):
+    # A queued write's result is never read; one with RETURNING (on PostgreSQL even the key
+    # SQLAlchemy fetches back for a plain insert) would break the pipeline it travels in, so it
+    # is refused by name.
+    with container.uow() as uow:
+        conn = uow.declarations.conn
+        plain = insert(t.checks)  # SQLite hands the key over without RETURNING
+        statement = plain if conn.dialect.name == "postgresql" else plain.returning(t.checks.c.id)
+        later(conn, statement, _check("x", "not inline"))
+        with pytest.raises(TypeError, match=r"\.inline\(\)"):
+            uow.commit()

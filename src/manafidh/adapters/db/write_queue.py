@@ -57,6 +57,7 @@ def send_in_pipeline(conn: Connection) -> None:
             names = tuple(sorted(rows[0])) if rows else ()
             found = plan(statement, conn.dialect, names) if rows else None
             if found is None or any(r.keys() != rows[0].keys() for r in rows[1:]):
+                _refuse_rows(statement, conn, names)
                 conn.execute(statement, parameters)  # SQLAlchemy's full path
                 continue
             if cursor is None:
@@ -71,6 +72,13 @@ def send_in_pipeline(conn: Connection) -> None:
     finally:
         if cursor is not None:
             cursor.close()
+
+
+def _refuse_rows(statement: Any, conn: Connection, names: tuple[str, ...]) -> None:
+    """A queued statement must not return rows (nobody reads them, and a pipeline cannot):
+    an INSERT with a generated key is built with ``.inline()``."""
+    if statement.compile(dialect=conn.dialect, column_keys=list(names)).returning:
+        raise TypeError(f"a queued statement returns rows; build it with .inline(): {statement}")
 
 
 def discard(conn: Connection) -> None:
