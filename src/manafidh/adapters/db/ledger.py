@@ -81,6 +81,9 @@ def _daily(dialect: str, count: int) -> Any:
         _P.c.kind,
         rows.c.amount_iqd,
     ).where(new)
+    # In the given order (sorted by account): concurrent postings lock the same rows in the
+    # same order, whatever join the planner picks.
+    query = query.order_by(rows.c.n)
     stmt = _INSERTS[dialect](_D).from_select(
         ["account", "crossing_code", "day", "kind", "amount_iqd"], query
     )
