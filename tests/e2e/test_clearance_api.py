@@ -111,6 +111,12 @@ def test_lodging_answers_with_the_payment_order_to_pay(client, auth, bank_confir
     assert draft.status_code == 201, draft.text
     assert draft.json()["state"] == "draft"
     assert draft.json()["payment_order"] is None
+    lodged = client.post(f"/api/v1/declarations/{draft.json()['reference']}/lodge", headers=trader)
+    assert lodged.status_code == 200, lodged.text
+    assert lodged.json()["state"] == "lane_selected"
+    assert [lodged.json()["payment_order"]] == client.get(
+        f"/api/v1/declarations/{draft.json()['reference']}/payment-orders", headers=trader
+    ).json()
 
 
 def test_yellow_lane_needs_the_officers_document_check_before_release(client, auth, bank_confirm):
@@ -181,6 +187,7 @@ def test_red_lane_finding_holds_the_truck_until_amended_and_paid(client, auth, b
     assert r.json()["lane"] == "red"
     orders = client.get(f"/api/v1/declarations/{ref}/payment-orders", headers=trader).json()
     assert [o["state"] for o in orders] == ["superseded", "open"]
+    assert r.json()["payment_order"] == orders[1]  # the amendment's answer: what is due now
     _pay(client, bank_confirm, trader, ref)
     assert (
         client.post(f"/api/v1/declarations/{ref}/release", headers=officer).json()["state"]

@@ -31,6 +31,16 @@ SYSTEM = "system"
 SYSTEM_ACTOR = (SYSTEM, SYSTEM)  # (actor, role) of the steps the system takes by itself
 
 
+@dataclass(frozen=True)
+class Lodgement:
+    """A declaration after lodging or amending, with the payment order that step issued: the
+    notice a declarant receives (amount due, payment reference). None when it issued none:
+    nothing (more) is due, or a draft was amended."""
+
+    declaration: Declaration
+    order: PaymentOrder | None
+
+
 def validate_content(uow: UnitOfWork, crossing_code: str, content: Content) -> None:
     """Check the content against reference data: crossing, HS codes, countries, currency."""
     content.check()
@@ -119,8 +129,9 @@ def amend(
     content: Content,
     reason: str,
     rng: random.Random,
-) -> Declaration:
-    """Append a new version; a lodged declaration is re-assessed at once (lane kept)."""
+) -> Lodgement:
+    """Append a new version; a lodged declaration is re-assessed at once (lane kept), and an
+    order issued for what is still due."""
     decl = _own(uow, actor, declaration_id)
     validate_content(uow, decl.crossing_code, content)
     now = uow.clock.now()
@@ -134,10 +145,10 @@ def amend(
     if outcome:
         _store(uow, decl, outcome)
     uow.commit()
-    return decl
+    return Lodgement(decl, outcome.order if outcome else None)
 
 
-def lodge(*, uow: UnitOfWork, actor: User, declaration_id: str, rng: random.Random) -> Declaration:
+def lodge(*, uow: UnitOfWork, actor: User, declaration_id: str, rng: random.Random) -> Lodgement:
     """Lodge a draft: accept it, assess duties, select the lane, issue the payment order."""
     decl = _own(uow, actor, declaration_id)
     now = uow.clock.now()
@@ -148,22 +159,14 @@ def lodge(*, uow: UnitOfWork, actor: User, declaration_id: str, rng: random.Rand
     journal.steps(uow, decl, since=since, user=actor, details=_details(decl, outcome))
     _store(uow, decl, outcome)
     uow.commit()
-    return decl
-
-
-@dataclass(frozen=True)
-class Lodgement:
-    """A declaration just lodged, with the payment order its assessment issued (the notice a
-    declarant receives: amount due and payment reference); no order when nothing is due."""
-
-    declaration: Declaration
-    order: PaymentOrder | None
+    return Lodgement(decl, outcome.order)
 
 
 def submit(
     *, uow: UnitOfWork, actor: User, crossing_code: str, content: Content, rng: random.Random
 ) -> Declaration:
-    """Create and lodge in one transaction (what a broker's system usually does)."""
+    """Create and lodge in one transaction (what a broker's system usually does); the
+    declaration alone (``submit_lodgement`` answers with its payment order too)."""
     return submit_lodgement(
         uow=uow, actor=actor, crossing_code=crossing_code, content=content, rng=rng
     ).declaration

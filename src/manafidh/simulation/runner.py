@@ -394,7 +394,7 @@ class Simulation:
             before_iqd = _total_due(uow, truck.declaration_id)
         try:
             with self.c.uow() as uow:
-                decl = declarations.amend(
+                done = declarations.amend(
                     uow=uow,
                     actor=self.users[a.broker],
                     declaration_id=truck.declaration_id,
@@ -402,7 +402,7 @@ class Simulation:
                     reason=f"Supplementary declaration after a {kind} finding",
                     rng=self.lane_rng,
                 )
-                has_open = _open_order(uow.payments.orders_for(truck.declaration_id)) is not None
+            decl, has_open = done.declaration, done.order is not None
         except IllegalTransition as exc:
             # The system refuses the supplementary declaration: the supervisor stops the goods
             # again rather than let them go on the understated papers.

@@ -143,7 +143,9 @@ async def act(request: Request, ref: str, action: str) -> Response:
     try:
         if action == "lodge":
             with c.uow() as uow:
-                decl = declarations.lodge(uow=uow, actor=user, declaration_id=ref, rng=c.rng)
+                decl = declarations.lodge(
+                    uow=uow, actor=user, declaration_id=ref, rng=c.rng
+                ).declaration
         elif action in ACTIONS:
             with c.uow() as uow:
                 decl = ACTIONS[action](uow, user, ref, typed)

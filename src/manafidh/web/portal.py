@@ -213,7 +213,7 @@ async def post_amend(request: Request, ref: str) -> Response:
                 content=content,
                 reason=form.reason,
                 rng=c.rng,
-            )
+            ).declaration
     except ValidationFailed as error:
         forms.attach(form, error)
         return _form_page(

@@ -189,15 +189,17 @@ def declaration_history(ref: str, user: UserDep, uow: UowDep) -> list[Transition
 
 
 @router.post("/declarations/{ref}/lodge", tags=["declarations"])
-def lodge(ref: str, user: UserDep, uow: UowDep, c: ContainerDep) -> DeclarationOut:
-    """Lodge a draft: it is assessed and laned at once."""
-    return DeclarationOut.of(declarations.lodge(uow=uow, actor=user, declaration_id=ref, rng=c.rng))
+def lodge(ref: str, user: UserDep, uow: UowDep, c: ContainerDep) -> LodgedOut:
+    """Lodge a draft: it is assessed and laned at once; the answer carries the payment order."""
+    done = declarations.lodge(uow=uow, actor=user, declaration_id=ref, rng=c.rng)
+    return LodgedOut.lodged(done.declaration, done.order)
 
 
 @router.post("/declarations/{ref}/amend", tags=["declarations"])
-def amend(ref: str, body: AmendIn, user: UserDep, uow: UowDep, c: ContainerDep) -> DeclarationOut:
-    """Add a new version of the content (the old one stays on record)."""
-    decl = declarations.amend(
+def amend(ref: str, body: AmendIn, user: UserDep, uow: UowDep, c: ContainerDep) -> LodgedOut:
+    """Add a new version of the content (the old one stays on record); a lodged declaration is
+    re-assessed, and the answer carries the order for what is still due, if anything."""
+    done = declarations.amend(
         uow=uow,
         actor=user,
         declaration_id=ref,
@@ -205,7 +207,7 @@ def amend(ref: str, body: AmendIn, user: UserDep, uow: UowDep, c: ContainerDep) 
         reason=body.reason,
         rng=c.rng,
     )
-    return DeclarationOut.of(decl)
+    return LodgedOut.lodged(done.declaration, done.order)
 
 
 @router.post("/declarations/{ref}/cancel", tags=["declarations"])

@@ -317,8 +317,9 @@ class PaymentOrderOut(BaseModel):
 
 
 class LodgedOut(DeclarationOut):
-    """A declaration just created, with the payment order its lodging issued: the amount due
-    and the reference to pay it under (none for a draft, or when nothing is due)."""
+    """A declaration just created, lodged or amended, with the payment order that request
+    issued: the amount due and the reference to pay it under (none for a draft, or when
+    nothing (more) is due)."""
 
     payment_order: PaymentOrderOut | None = None
 
